@@ -1,0 +1,48 @@
+# Installs what tenement needs to build and run: npm dependencies, and Caddy (via apt-get when
+# missing and we are root; otherwise a clear message). Sourced by scripts/test.sh and scripts/demo.sh.
+
+ensure_node() {
+  if ! command -v node >/dev/null 2>&1; then
+    echo "tenement needs Node.js >= 20.19 (node not found on PATH)" >&2
+    exit 1
+  fi
+  local major minor
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  minor=$(node -p 'process.versions.node.split(".")[1]')
+  if [ "$major" -lt 20 ] || { [ "$major" -eq 20 ] && [ "$minor" -lt 19 ]; }; then
+    echo "tenement needs Node.js >= 20.19, found $(node --version)" >&2
+    exit 1
+  fi
+}
+
+ensure_npm_deps() {
+  # node_modules/.package-lock.json is npm's record of what is installed: equal lock files mean
+  # nothing to do, which keeps repeated runs fast.
+  if [ -f node_modules/.package-lock.json ] && node -e '
+      const a = require("./package-lock.json").packages, b = require("./node_modules/.package-lock.json").packages;
+      for (const k of Object.keys(a)) if (k && (!b[k] || b[k].version !== a[k].version)) process.exit(1);
+    ' 2>/dev/null; then
+    return
+  fi
+  echo "installing npm dependencies (npm ci)..."
+  npm ci --no-audit --no-fund
+}
+
+ensure_caddy() {
+  if command -v caddy >/dev/null 2>&1; then
+    return
+  fi
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing caddy (apt-get install -y caddy)..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null
+    # Debian's package enables a caddy.service listening on :80; tenement runs its own Caddy.
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet caddy 2>/dev/null; then
+      systemctl stop caddy || true
+    fi
+    return
+  fi
+  echo "Caddy is not installed. Install Caddy 2.6.2 or newer (Debian/Ubuntu: sudo apt-get install -y caddy)," >&2
+  echo "or run this script as root to have it installed for you." >&2
+  exit 1
+}

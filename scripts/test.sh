@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing, builds, runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/ensure-deps.sh
+ensure_node
+ensure_npm_deps
+ensure_caddy
+npm run --silent build
+exec node scripts/run-tests.mjs "$@"

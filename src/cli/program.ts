@@ -1,0 +1,43 @@
+// The `ten` command line: one module per command under ./commands, registered here.
+import { Command, CommanderError } from 'commander';
+import { consola } from 'consola';
+import { ConfigError, formatIssue } from '../config/errors.js';
+import { PRODUCT, VERSION } from '../version.js';
+import { registerServe } from './commands/serve.js';
+import { registerDown } from './commands/down.js';
+import { registerConfig } from './commands/config.js';
+import { registerInit } from './commands/init.js';
+
+export function buildProgram(): Command {
+  const program = new Command('ten')
+    .description('tenement: one process per customer, with Caddy in front')
+    .version(`${PRODUCT} ${VERSION}`, '-V, --version', 'print the version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerServe(program);
+  registerDown(program);
+  registerConfig(program);
+  registerInit(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Runs the CLI and returns the exit code (so tests can call it in-process). */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and --version land here with exit code 0; usage errors were already printed.
+      return err.exitCode;
+    }
+    if (err instanceof ConfigError) {
+      consola.error(`invalid config (${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}):`);
+      for (const issue of err.issues) process.stderr.write(`  ${formatIssue(issue)}\n`);
+      return 2;
+    }
+    consola.error((err as Error).message);
+    return 1;
+  }
+}

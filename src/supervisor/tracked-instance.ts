@@ -1,0 +1,50 @@
+// What the supervisor keeps in memory for one instance: its live process handle and timers.
+// Everything else about the instance is in the store.
+import type { ChildProcess } from 'node:child_process';
+import type { Logger } from '../util/logger.js';
+import type { ExitWatch } from './exit-watch.js';
+
+export class TrackedInstance {
+  readonly name: string;
+  pid: number | null = null;
+  startTime: string | null = null;
+  /** Present only for processes this controller spawned (adopted ones are not our children). */
+  child: ChildProcess | undefined;
+  exitWatch: ExitWatch | undefined;
+  healthTimer: NodeJS.Timeout | undefined;
+  restartTimer: NodeJS.Timeout | undefined;
+  /** Set while we stop the process ourselves, so its exit is not mistaken for a crash. */
+  stopping = false;
+  /** The start in progress, shared by every caller that needs the instance up (wake, spawn). */
+  starting: Promise<void> | undefined;
+  /** Tail of this instance's operation queue. */
+  queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly service: string,
+    readonly id: string,
+    readonly log: Logger,
+  ) {
+    this.name = `${service}:${id}`;
+  }
+
+  stopHealthLoop(): void {
+    if (this.healthTimer) clearTimeout(this.healthTimer);
+    this.healthTimer = undefined;
+  }
+
+  clearProcess(): void {
+    this.pid = null;
+    this.startTime = null;
+    this.child = undefined;
+  }
+
+  /** Drops timers and listeners; the process itself is left alone. */
+  dispose(): void {
+    this.stopHealthLoop();
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    this.exitWatch?.cancel();
+    this.exitWatch = undefined;
+  }
+}

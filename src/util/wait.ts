@@ -1,0 +1,48 @@
+// Waiting on a condition with a deadline: the only way tenement (and its tests) wait for readiness.
+
+export class TimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** First poll interval; grows by half each round up to maxIntervalMs. */
+  intervalMs?: number;
+  maxIntervalMs?: number;
+  /** What was being waited for, for the timeout message. */
+  what?: string;
+  signal?: AbortSignal;
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or throws TimeoutError. */
+export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, opts: WaitOptions): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let interval = opts.intervalMs ?? 10;
+  const maxInterval = opts.maxIntervalMs ?? 50;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value as T;
+    const left = deadline - Date.now();
+    if (left <= 0) throw new TimeoutError(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what ?? 'a condition'}`);
+    await delay(Math.min(interval, left), opts.signal);
+    interval = Math.min(Math.ceil(interval * 1.5), maxInterval);
+  }
+}
