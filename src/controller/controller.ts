@@ -1,17 +1,48 @@
-// Wires the parts of a running controller together: config -> store -> supervisor -> API.
+// Wires the parts of a running controller together:
+//   config file -> validated config -> store -> supervisor -> router -> Caddy
+//   process events -> store -> gates + routes
 // It owns the data-dir lock for its whole life and releases it last.
-import type { Server } from 'node:http';
-import { createAdaptorServer } from '@hono/node-server';
-import { loadConfig } from '../config/load.js';
+import http from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { CaddyAdminClient } from '../../caddy/admin-client.js';
+import { accessLogFiles } from '../../caddy/external.js';
+import { BASELINE, detectFeatures, type CaddyFeatures } from '../../caddy/features.js';
+import { ManagedCaddy } from '../../caddy/managed-caddy.js';
+import { buildTenementRoute, type CaddyJson } from '../../caddy/routes.js';
+import { createApi } from '../api/app.js';
+import type { PartHealth } from '../api/contract.js';
 import { formatIssue } from '../config/errors.js';
+import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
+import { Activity } from '../routing/activity.js';
+import { ExternalTarget, ManagedTarget, type CaddyTarget } from '../routing/caddy-target.js';
+import { Gates, gateDir } from '../routing/gates.js';
+import { Router } from '../routing/router.js';
+import { TlsAsk } from '../routing/tls-ask.js';
+import { WakeEndpoint, isWakeRequest } from '../routing/wake-endpoint.js';
 import { openDatabase } from '../store/database.js';
 import { acquireDataDirLock, type DataDirLock } from '../store/data-dir-lock.js';
 import { InstanceStore } from '../store/instance-store.js';
+import { LogStore } from '../store/log-store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { Logger } from '../util/logger.js';
-import { createApi } from '../api/app.js';
 import { VERSION } from '../version.js';
+import { ControllerControlPlane } from './control-plane.js';
+import { loadWakeKey } from './wake-key.js';
+
+export interface CaddyOptions {
+  /** 'managed': tenement runs Caddy; an admin address: a Caddy the user runs; 'none': no Caddy (tests of the supervisor alone). */
+  mode: 'managed' | 'external' | 'none';
+  /** External: admin address (http://127.0.0.1:2019 or unix//path). */
+  admin?: string | undefined;
+  /** Managed: the caddy binary. */
+  bin?: string | undefined;
+  /** Managed: public HTTP listener. */
+  httpHost?: string | undefined;
+  httpPort?: number | undefined;
+  /** External: access log file to read (default: found in Caddy's logging config). */
+  accessLog?: string | undefined;
+}
 
 export interface ControllerOptions {
   configFile: string;
@@ -20,6 +51,7 @@ export interface ControllerOptions {
   host: string;
   port: number;
   domain: string;
+  caddy: CaddyOptions;
   log: Logger;
 }
 
@@ -31,57 +63,237 @@ export function loadConfigWithWarnings(file: string, log: Logger, dataDir?: stri
   return config;
 }
 
+function listen(server: http.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot listen on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'address already in use (another controller? use --port)' : err.message}`));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
 export class Controller {
-  private constructor(
-    readonly config: Config,
-    readonly supervisor: Supervisor,
-    private readonly server: Server,
-    private readonly lock: DataDirLock,
-    private readonly closeDb: () => void,
-    private readonly log: Logger,
-  ) {}
+  private readonly closers: Array<() => void | Promise<void>> = [];
+  private config!: Config;
+  supervisor!: Supervisor;
+  router: Router | undefined;
+  managedCaddy: ManagedCaddy | undefined;
+  private caddyWatch: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly opts: ControllerOptions) {}
+
+  get currentConfig(): Config {
+    return this.config;
+  }
 
   static async start(opts: ControllerOptions): Promise<Controller> {
-    const log = opts.log;
-    const config = loadConfigWithWarnings(opts.configFile, log, opts.dataDir);
-    const dataDir = config.settings.data_dir;
-    const lock = acquireDataDirLock(dataDir);
-    let closeDb: (() => void) | undefined;
+    const c = new Controller(opts);
     try {
-      const opened = openDatabase(dataDir, { appVersion: VERSION });
-      closeDb = () => opened.db.close();
-      if (opened.migratedFrom !== undefined) {
-        log.info('database migrated', { from: opened.migratedFrom, backup: opened.backup ?? null, path: opened.path });
-      }
-      const store = new InstanceStore(opened.db);
-      const supervisor = new Supervisor({ config, store, log });
-      await supervisor.start();
-      const api = createApi({ supervisor, startedAt: Date.now() });
-      const server = createAdaptorServer({ fetch: api.fetch }) as Server;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', (err: NodeJS.ErrnoException) =>
-          reject(new Error(`cannot listen on ${opts.host}:${opts.port}: ${err.code === 'EADDRINUSE' ? 'address already in use (another controller? use --port)' : err.message}`)),
-        );
-        server.listen(opts.port, opts.host, () => resolve());
-      });
-      log.info('controller ready', { version: VERSION, listen: `${opts.host}:${opts.port}`, domain: opts.domain, dataDir, config: config.file });
-      return new Controller(config, supervisor, server, lock, closeDb, log);
+      await c.boot();
+      return c;
     } catch (err) {
-      closeDb?.();
-      lock.release();
+      await c.close().catch(() => undefined);
       throw err;
     }
   }
 
-  /** Stops the controller and leaves every tenant running, for the next controller to adopt. */
-  async close(): Promise<void> {
-    this.supervisor.detach();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections?.();
+  private async boot(): Promise<void> {
+    const { opts } = this;
+    const log = opts.log;
+    this.config = loadConfigWithWarnings(opts.configFile, log, opts.dataDir);
+    const dataDir = this.config.settings.data_dir;
+    const lock: DataDirLock = acquireDataDirLock(dataDir, { version: VERSION });
+    this.closers.push(() => void lock.release());
+
+    const opened = openDatabase(dataDir, { appVersion: VERSION });
+    this.closers.push(() => {
+      opened.db.close();
     });
-    this.closeDb();
-    this.lock.release();
-    this.log.info('controller stopped; tenants left running');
+    if (opened.migratedFrom !== undefined) {
+      log.info('database migrated', { from: opened.migratedFrom, backup: opened.backup ?? null, path: opened.path });
+    }
+    const store = new InstanceStore(opened.db);
+    const logStore = new LogStore(opened.db);
+    const startedAt = Date.now();
+
+    let activity: Activity | undefined;
+    this.supervisor = new Supervisor({
+      config: this.config,
+      store,
+      log,
+      isBusy: (r) => activity?.isBusy(r) ?? false,
+      beforeStop: async (r) => {
+        if (this.router && activity) await this.router.drain(r, (x) => activity!.isBusy(x), (this.config.services[r.service]?.request_timeout ?? 30) * 1000);
+      },
+    });
+    this.closers.unshift(() => this.supervisor.detach());
+
+    // Caddy: build the target (not yet contacted) and the router around it.
+    const controllerDial = `${opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host}:${opts.port}`;
+    const wakeKey = loadWakeKey(dataDir);
+    const gates = new Gates(gateDir(dataDir));
+    let target: CaddyTarget | undefined;
+    let features: CaddyFeatures = BASELINE;
+    let accessLog: string | undefined;
+    if (opts.caddy.mode === 'managed') {
+      const bin = opts.caddy.bin ?? 'caddy';
+      features = await detectFeatures(bin);
+      this.managedCaddy = new ManagedCaddy(bin, dataDir, log);
+      accessLog = this.managedCaddy.paths.accessLog;
+      target = new ManagedTarget(this.managedCaddy, {
+        adminListen: this.managedCaddy.adminAddress,
+        httpListen: [`${opts.caddy.httpHost ?? '127.0.0.1'}:${opts.caddy.httpPort ?? 8000}`],
+        accessLogFile: accessLog,
+        gracePeriodSec: 10,
+      });
+    } else if (opts.caddy.mode === 'external') {
+      features = await detectFeatures('caddy');
+      target = new ExternalTarget(new CaddyAdminClient(opts.caddy.admin!), opts.domain);
+    }
+    if (target) {
+      this.router = new Router({
+        supervisor: this.supervisor,
+        config: () => this.config,
+        domain: opts.domain,
+        controllerDial,
+        gates,
+        target,
+        features,
+        wakeKey,
+        log,
+      });
+      this.closers.unshift(() => this.router?.stop());
+    }
+
+    const parts = (): Record<string, PartHealth> => {
+      const p: Record<string, PartHealth> = {};
+      try {
+        opened.db.prepare('SELECT 1').get();
+        p.store = { ok: true };
+      } catch (err) {
+        p.store = { ok: false, detail: (err as Error).message };
+      }
+      p.config = { ok: true, detail: this.config.file };
+      if (this.router) {
+        const s = this.router.sync.stats;
+        p.caddy = s.inSync ? { ok: true, detail: `${target!.describe}, ${s.pushes} pushes` } : { ok: false, detail: s.lastError ?? 'routes not pushed yet' };
+      }
+      return p;
+    };
+    const control = new ControllerControlPlane({
+      supervisor: this.supervisor,
+      router: this.router,
+      config: () => this.config,
+      publicPort: opts.caddy.mode === 'managed' ? (opts.caddy.httpPort ?? 8000) : undefined,
+      domain: opts.domain,
+      startedAt,
+      parts,
+      log,
+    });
+    void control;
+
+    // The listener first: Caddy's routes (adopted, or about to be pushed) point at it.
+    const api = createApi({ supervisor: this.supervisor, startedAt });
+    const honoListener = getRequestListener(api.fetch);
+    const wake = new WakeEndpoint({
+      key: wakeKey,
+      supervisor: this.supervisor,
+      config: () => this.config,
+      log,
+    });
+    const ask = new TlsAsk(() => (this.router ? this.router.hosts() : new Set()));
+    const server = http.createServer((req, res) => {
+      if (isWakeRequest(req)) return void wake.handle(req, res);
+      if (req.url?.startsWith(TlsAsk.PATH)) return ask.handle(req, res);
+      void honoListener(req, res);
+    });
+    await listen(server, opts.host, opts.port);
+    this.closers.unshift(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    );
+
+    if (this.managedCaddy && target instanceof ManagedTarget) {
+      const initial = target.config(buildTenementRoute(this.router!.state()));
+      await this.managedCaddy.ensure(initial);
+      this.watchManagedCaddy(target);
+    }
+    if (accessLog === undefined && opts.caddy.mode === 'external') {
+      accessLog = opts.caddy.accessLog ?? (await this.findExternalAccessLog(target!));
+    }
+    this.router?.start();
+    if (accessLog && target) {
+      const offsetKey = `caddy-access:${accessLog}`;
+      const saved = logStore.offset(offsetKey);
+      activity = new Activity({
+        file: accessLog,
+        supervisor: this.supervisor,
+        admin: target.admin,
+        config: () => this.config,
+        domain: opts.domain,
+        log,
+        from: saved,
+        onOffset: (o) => logStore.setOffset(offsetKey, o),
+      });
+      activity.start();
+      this.closers.unshift(() => activity?.stop());
+    } else if (target) {
+      log.warn('no Caddy access log found: idle instances are judged by requests in flight only; pass --caddy-access-log');
+    }
+    await this.supervisor.start();
+    log.info('controller ready', {
+      version: VERSION,
+      listen: `${opts.host}:${opts.port}`,
+      domain: opts.domain,
+      dataDir,
+      config: this.config.file,
+      caddy: target?.describe ?? 'none',
+      caddyVersion: features.version,
+    });
+  }
+
+  private async findExternalAccessLog(target: CaddyTarget): Promise<string | undefined> {
+    try {
+      const config = await target.admin.get<CaddyJson>('/config/');
+      return accessLogFiles(config)[0];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A managed Caddy that dies while the controller runs is started again with the current routes. */
+  private watchManagedCaddy(target: ManagedTarget): void {
+    let restarting = false;
+    this.caddyWatch = setInterval(() => {
+      if (restarting || !this.managedCaddy || this.managedCaddy.runningPid() !== null) return;
+      restarting = true;
+      this.opts.log.warn('managed Caddy is gone; starting it again');
+      this.managedCaddy
+        .ensure(target.config(buildTenementRoute(this.router!.state())))
+        .catch((err: Error) => this.opts.log.error('could not restart Caddy', { error: err.message }))
+        .finally(() => {
+          restarting = false;
+        });
+    }, 1000);
+    this.caddyWatch.unref();
+    this.closers.unshift(() => clearInterval(this.caddyWatch));
+  }
+
+  /** Stops the controller and leaves every tenant (and a managed Caddy) running, for the next controller to adopt. */
+  async close(): Promise<void> {
+    for (const close of this.closers.splice(0)) {
+      try {
+        await close();
+      } catch (err) {
+        this.opts.log.warn('error while stopping', { error: (err as Error).message });
+      }
+    }
+    this.opts.log.info('controller stopped; tenants left running');
   }
 }

@@ -61,6 +61,11 @@ export interface SupervisorOptions {
   idleCheckMs?: number;
   /** How often adopted processes are checked for exit. */
   exitPollMs?: number;
+  /**
+   * Called after an instance is marked 'stopping' and before its process is signalled: the router
+   * uses it to let requests already on their way to the process finish.
+   */
+  beforeStop?: (record: InstanceRecord) => Promise<void>;
 }
 
 export interface SupervisorEvents {
@@ -168,12 +173,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * healthy. A brand-new instance whose first start fails is removed again, port and all, unless
    * `keepOnFailure` (instances declared in the config), which are retried per restart policy.
    */
-  async spawn(key: InstanceKey, opts: { keepOnFailure?: boolean } = {}): Promise<InstanceRecord> {
+  async spawn(key: InstanceKey, opts: { keepOnFailure?: boolean; weight?: number } = {}): Promise<InstanceRecord> {
     const service = this.service(key.service);
     let record = this.store.get(key.service, key.id);
     let created = false;
     if (!record) {
-      record = await this.create(key);
+      record = await this.create(key, opts.weight ?? 100);
       created = true;
     }
     const t = this.track(record);
@@ -252,6 +257,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
   }
 
+  /** Sets the traffic weight (0-100) of an instance on its service route. */
+  setWeight(key: InstanceKey, weight: number): InstanceRecord {
+    if (!Number.isInteger(weight) || weight < 0 || weight > 100) throw new RangeError(`weight must be a whole number from 0 to 100, got ${weight}`);
+    const record = this.mustGet(key);
+    if (record.weight !== weight) this.update(this.track(record), { weight });
+    return this.mustGet(key);
+  }
+
   /** Marks request activity (fed by Caddy's access log). */
   touch(key: InstanceKey, at = this.now()): void {
     this.store.touchActivity(key.service, key.id, at);
@@ -300,7 +313,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return r;
   }
 
-  private async create(key: InstanceKey): Promise<InstanceRecord> {
+  private async create(key: InstanceKey, weight: number): Promise<InstanceRecord> {
     const port = await this.ports.allocate(this.store.usedPorts());
     const record: InstanceRecord = {
       service: key.service,
@@ -311,7 +324,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       desired: 'running',
       observed: 'stopped',
       health: 'unknown',
-      weight: 100,
+      weight,
       healthFailures: 0,
       restartCount: 0,
       createdAt: this.now(),
@@ -567,6 +580,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       t.stopping = true;
       this.update(t, { observed: 'stopping' });
       try {
+        const record = this.store.get(t.service, t.id);
+        if (record && this.opts.beforeStop) await this.opts.beforeStop(record).catch(() => undefined);
         const timeout = this.config.settings.stop_timeout * 1000;
         const { killed } = await stopGroup(pid, timeout);
         t.log.info('process stopped', { pid, killed, ...(killed ? { note: `did not exit within stop_timeout (${timeout / 1000} s) of SIGTERM` } : {}) });

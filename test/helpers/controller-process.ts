@@ -42,7 +42,7 @@ export interface StartOptions {
 export async function startController(opts: StartOptions): Promise<ControllerProcess> {
   const port = opts.port ?? (await freePort());
   const out = fs.openSync(opts.logFile, 'a');
-  const child = spawn(process.execPath, [TEN_BIN, 'serve', '--config', opts.config, '--port', String(port), ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [TEN_BIN, 'serve', '--config', opts.config, '--port', String(port), ...(opts.args ?? ['--no-caddy'])], {
     stdio: ['ignore', out, out],
     env: { ...process.env, TENEMENT_LOG_FORMAT: 'json', ...opts.env },
   });

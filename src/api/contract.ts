@@ -1,0 +1,208 @@
+// The REST API's wire shapes (shared by the server and the `ten` client) and the operations the
+// API needs from the rest of the controller. The API module depends on this interface only, never
+// on how the controller implements it.
+import type { InstanceRecord } from '../store/types.js';
+import type { InstanceKey } from '../util/instance-key.js';
+
+/** One instance as the API returns it. Field names keep the original's (`process`, `id` = "svc:id"). */
+export interface InstanceJson {
+  /** "service:id", the original's instance name. */
+  id: string;
+  /** Service name (the original called services "processes"). */
+  process: string;
+  /** The instance id alone. */
+  instance_id: string;
+  port: number;
+  pid: number | null;
+  /** observed state: starting | running | stopping | stopped | asleep | backoff | failed */
+  state: string;
+  desired: string;
+  health: string;
+  weight: number;
+  restarts: number;
+  uptime_secs: number | null;
+  idle_secs: number | null;
+  started_at: string | null;
+  last_activity: string | null;
+  last_error: string | null;
+  last_exit: string | null;
+  /** Direct URL through Caddy, e.g. http://alice.notes.localhost:8000 */
+  url: string | null;
+}
+
+export interface SpawnBody {
+  process: string;
+  id: string;
+}
+export interface WeightBody {
+  weight: number;
+}
+export interface DeployBody {
+  process: string;
+  version: string;
+  weight?: number;
+  /** Seconds to wait for health. */
+  timeout?: number;
+}
+export interface RouteBody {
+  process: string;
+  from: string;
+  to: string;
+}
+
+export interface ErrorJson {
+  error: string;
+}
+
+/** State of one part of the controller, for GET /health. */
+export interface PartHealth {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface ControllerHealth {
+  /** ok: everything works; degraded: serving, but a part needs attention (e.g. invalid config edit); down: cannot serve. */
+  status: 'ok' | 'degraded' | 'down';
+  version: string;
+  uptime_seconds: number;
+  parts: Record<string, PartHealth>;
+}
+
+export interface DeployResult {
+  instance: InstanceRecord;
+  /** Routes pushed to Caddy for the change (1 when it happened in one change). */
+  route_changes: number;
+}
+
+/** What the API asks of the controller. Every method validates its own inputs' existence. */
+export interface ControlPlane {
+  list(filter?: { service?: string; id?: string }): InstanceRecord[];
+  get(key: InstanceKey): InstanceRecord | undefined;
+  spawn(key: InstanceKey): Promise<InstanceRecord>;
+  /** Stop and forget (the original's DELETE). */
+  stop(key: InstanceKey): Promise<void>;
+  restart(key: InstanceKey): Promise<InstanceRecord>;
+  setWeight(key: InstanceKey, weight: number): Promise<InstanceRecord>;
+  /** Spawn `service:version`, wait for health within timeoutSec, then give it `weight` in one route change. */
+  deploy(service: string, version: string, weight: number, timeoutSec: number): Promise<DeployResult>;
+  /** from -> weight 0, to -> weight 100, in one route change. */
+  route(service: string, from: string, to: string): Promise<{ from: InstanceRecord; to: InstanceRecord }>;
+  /** A fresh health probe of the instance (does not change its state). */
+  probe(key: InstanceKey): Promise<{ ok: boolean; detail: string }>;
+  health(): ControllerHealth;
+  /** Public URL of an instance through Caddy, if known. */
+  url(record: InstanceRecord): string | null;
+  /** Names of the services defined in the config. */
+  services(): string[];
+}
+
+// ---- Added with the management API (issue 4). Additive only: nothing above changed. ----------
+
+/**
+ * An error a ControlPlane method may throw to say what kind of failure it was; the API answers
+ * with the matching status (not_found 404, conflict 409, invalid 422, unavailable 503,
+ * timeout 504). Errors of other classes are mapped by name where known (UnknownServiceError,
+ * UnknownInstanceError -> 404, DuplicateInstanceError -> 409, TimeoutError -> 504), else 500.
+ */
+export class ControlPlaneError extends Error {
+  constructor(
+    readonly kind: 'not_found' | 'conflict' | 'invalid' | 'unavailable' | 'timeout',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'ControlPlaneError';
+  }
+}
+
+/** POST /api/instances/spawn and POST /api/instances/:instance/restart. `instance` and `port` are the original's fields. */
+export interface SpawnResponse extends InstanceJson {
+  /** "service:id". */
+  instance: string;
+}
+
+/** PUT /api/instances/:instance/weight. */
+export interface WeightResponse {
+  instance: string;
+  weight: number;
+}
+
+/** GET /api/instances/:instance/health: `instance` and `health` are the original's; `ok`/`detail` come from a fresh probe. */
+export interface InstanceHealthResponse {
+  instance: string;
+  /** The supervisor's health state (unknown | healthy | degraded | unhealthy | failed). */
+  health: string;
+  state: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** POST /api/deploy. */
+export interface DeployResponse {
+  instance: string;
+  weight: number;
+  status: 'healthy';
+  port: number;
+  route_changes: number;
+}
+
+/** POST /api/route. */
+export interface RouteResponse {
+  from_instance: string;
+  to_instance: string;
+  from_weight: number;
+  to_weight: number;
+}
+
+/** One log line. `process`, `instance_id`, `message`, `timestamp` are the original's names. */
+export interface LogJson {
+  /** Grows with time; SSE events carry it as their id (Last-Event-ID resumes after it). */
+  id: number;
+  /** RFC 3339. */
+  timestamp: string;
+  process: string;
+  instance_id: string;
+  /** debug | info | warn | error (the original put the stream here). */
+  level: string;
+  stream: 'stdout' | 'stderr';
+  message: string;
+}
+
+/** SSE `missed` event data: lines a slow reader did not get (readable later with GET /api/logs). */
+export interface MissedJson {
+  /** null when the count is unknown (a resume replay longer than the server replays). */
+  missed: number | null;
+  from_id: number;
+  to_id: number;
+  reason: string;
+}
+
+export interface TokenJson {
+  id: string;
+  /** null = admin token. */
+  tenant: string | null;
+  label: string | null;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** POST /api/tokens body. */
+export interface CreateTokenBody {
+  tenant: string;
+  label?: string;
+}
+
+/** POST /api/tokens response: the secret appears here once and is never retrievable again. */
+export interface CreatedTokenJson extends TokenJson {
+  token: string;
+}
+
+export interface AuditJson {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string | null;
+}

@@ -1,0 +1,85 @@
+// Where tenement's route lives: in a Caddy it manages (whole config is ours) or in a Caddy the user
+// manages (only the route with our @id is ours; nothing else is touched).
+import { CaddyAdminClient, CaddyAdminError } from '../../caddy/admin-client.js';
+import { findTenantServer } from '../../caddy/external.js';
+import { buildManagedConfig, type ManagedConfigOptions } from '../../caddy/managed-config.js';
+import type { ManagedCaddy } from '../../caddy/managed-caddy.js';
+import { TENEMENT_ROUTE_ID, type CaddyJson, type CaddyRoute } from '../../caddy/routes.js';
+
+export interface CaddyTarget {
+  readonly admin: CaddyAdminClient;
+  readonly describe: string;
+  /** Our route as Caddy has it now, or undefined when it is missing (Caddy restarted or reloaded). */
+  read(): Promise<CaddyRoute | undefined>;
+  /** Puts the route in place, whether or not it is there now. One config change. */
+  write(route: CaddyRoute): Promise<void>;
+}
+
+const ROUTE_PATH = `/id/${TENEMENT_ROUTE_ID}`;
+
+async function readRoute(admin: CaddyAdminClient): Promise<CaddyRoute | undefined> {
+  try {
+    return await admin.get<CaddyRoute>(ROUTE_PATH);
+  } catch (err) {
+    if (err instanceof CaddyAdminError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+export class ManagedTarget implements CaddyTarget {
+  readonly admin: CaddyAdminClient;
+  readonly describe: string;
+
+  constructor(
+    private readonly caddy: ManagedCaddy,
+    private readonly options: Omit<ManagedConfigOptions, 'route'>,
+  ) {
+    this.admin = caddy.admin;
+    this.describe = `managed Caddy (${caddy.adminAddress})`;
+  }
+
+  config(route: CaddyRoute): CaddyJson {
+    return buildManagedConfig({ ...this.options, route });
+  }
+
+  read(): Promise<CaddyRoute | undefined> {
+    return readRoute(this.admin);
+  }
+
+  async write(route: CaddyRoute): Promise<void> {
+    const config = this.config(route);
+    // Saved first: a Caddy restarted at any moment from now on starts with these routes.
+    this.caddy.saveConfig(config);
+    await this.admin.load(config);
+  }
+}
+
+export class ExternalTarget implements CaddyTarget {
+  readonly describe: string;
+
+  constructor(
+    readonly admin: CaddyAdminClient,
+    private readonly domain: string,
+  ) {
+    this.describe = `external Caddy (${admin.address})`;
+  }
+
+  read(): Promise<CaddyRoute | undefined> {
+    return readRoute(this.admin);
+  }
+
+  async write(route: CaddyRoute): Promise<void> {
+    if ((await this.read()) !== undefined) {
+      await this.admin.patch(ROUTE_PATH, route);
+      return;
+    }
+    const servers = await this.admin.get<Record<string, CaddyJson> | null>('/config/apps/http/servers');
+    const name = findTenantServer(servers ?? undefined, this.domain);
+    const routes = (servers?.[name]?.routes as unknown[] | undefined) ?? undefined;
+    const base = `/config/apps/http/servers/${encodeURIComponent(name)}/routes`;
+    // First in the server's list, so our hosts are matched before the user's catch-alls.
+    if (routes === undefined) await this.admin.put(base, [route]);
+    else if (routes.length === 0) await this.admin.append(base, route);
+    else await this.admin.put(`${base}/0`, route);
+  }
+}

@@ -1,0 +1,172 @@
+// Keeps Caddy's copy of tenement's route equal to the one derived from state. Changes are
+// coalesced (a burst of spawns becomes a handful of reloads), pushed one at a time, retried with
+// backoff while Caddy is unreachable, and verified: a Caddy that was restarted or reloaded from its
+// Caddyfile (which wipes pushed routes) gets them back within a verify interval.
+import { isDeepStrictEqual } from 'node:util';
+import type { CaddyRoute } from '../../caddy/routes.js';
+import type { Logger } from '../util/logger.js';
+import type { CaddyTarget } from './caddy-target.js';
+
+export interface RouteSyncOptions {
+  target: CaddyTarget;
+  /** Builds the desired route from current state. */
+  build: () => CaddyRoute;
+  log: Logger;
+  /** Coalescing window for change bursts. */
+  debounceMs?: number;
+  /** How often Caddy's copy is checked for drift. */
+  verifyMs?: number;
+  onPush?: (ok: boolean, ms: number) => void;
+}
+
+export interface RouteSyncStats {
+  /** Config changes tenement made in Caddy (each one is a full Caddy reload). */
+  pushes: number;
+  failures: number;
+  /** Times Caddy's copy was found missing or different and restored. */
+  repairs: number;
+  lastError: string | null;
+  /** True once Caddy holds the current routes. */
+  inSync: boolean;
+}
+
+export class RouteSync {
+  readonly stats: RouteSyncStats = { pushes: 0, failures: 0, repairs: 0, lastError: null, inSync: false };
+  private pushed: CaddyRoute | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private verifyTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private retryMs = 0;
+  private stopped = false;
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly opts: RouteSyncOptions) {}
+
+  start(): void {
+    this.request(0);
+    const every = this.opts.verifyMs ?? 1000;
+    this.verifyTimer = setInterval(() => void this.verify(), every);
+    this.verifyTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.verifyTimer) clearInterval(this.verifyTimer);
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Schedules a push of the current state (coalesced with other requests in the window). */
+  request(delayMs = this.opts.debounceMs ?? 25): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, delayMs);
+  }
+
+  /** Pushes now (if state differs from Caddy's copy) and resolves once Caddy has it. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.running) {
+      this.again = true;
+      await this.running;
+    }
+    await this.run();
+  }
+
+  /** Resolves when the current routes are in Caddy (or the sync is stopped). */
+  whenInSync(): Promise<void> {
+    if (this.stats.inSync && !this.timer && !this.running) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private run(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.pushIfChanged();
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pushIfChanged(force = false): Promise<void> {
+    if (this.stopped) return;
+    const route = this.opts.build();
+    if (!force && this.pushed && isDeepStrictEqual(route, this.pushed)) {
+      this.markInSync();
+      return;
+    }
+    if (!this.pushed && !force) {
+      // After a controller restart Caddy usually has exactly these routes already: adopting them
+      // instead of re-pushing spares every tenant a reload.
+      const current = await this.opts.target.read().catch(() => undefined);
+      if (current !== undefined && isDeepStrictEqual(current, route)) {
+        this.pushed = route;
+        this.markInSync();
+        return;
+      }
+    }
+    const t0 = performance.now();
+    try {
+      await this.opts.target.write(route);
+      const ms = performance.now() - t0;
+      this.pushed = route;
+      this.stats.pushes++;
+      this.stats.lastError = null;
+      this.retryMs = 0;
+      this.opts.onPush?.(true, ms);
+      this.opts.log.debug('routes pushed to Caddy', { ms: Math.round(ms), target: this.opts.target.describe });
+      this.markInSync();
+    } catch (err) {
+      this.stats.failures++;
+      this.stats.inSync = false;
+      const message = (err as Error).message;
+      if (this.stats.lastError !== message) this.opts.log.warn('could not push routes to Caddy; retrying', { error: message });
+      this.stats.lastError = message;
+      this.opts.onPush?.(false, performance.now() - t0);
+      this.retryMs = Math.min(this.retryMs ? this.retryMs * 2 : 100, 2000);
+      this.pushed = undefined;
+      this.request(this.retryMs);
+    }
+  }
+
+  private markInSync(): void {
+    this.stats.inSync = true;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private async verify(): Promise<void> {
+    if (this.stopped || this.running || this.timer || !this.pushed) return;
+    let current: CaddyRoute | undefined;
+    try {
+      current = await this.opts.target.read();
+    } catch (err) {
+      // Unreachable: Caddy is restarting. The next verify tries again.
+      this.stats.inSync = false;
+      this.stats.lastError = (err as Error).message;
+      return;
+    }
+    if (this.running || this.timer || !this.pushed) return;
+    if (current !== undefined && isDeepStrictEqual(current, this.pushed)) return;
+    this.opts.log.warn(current === undefined ? "tenement's routes are missing from Caddy (restarted or reloaded?); restoring them" : "Caddy's copy of tenement's routes differs; restoring it", {
+      target: this.opts.target.describe,
+    });
+    this.stats.repairs++;
+    this.pushed = undefined;
+    await this.run();
+  }
+}

@@ -1,0 +1,123 @@
+// The controller's side of a gated route. Caddy sends here every request for an instance that is
+// not serving (asleep, starting, restarting); the controller starts it on its stored port if
+// needed, waits until it is healthy, and forwards the request. Concurrent requests share one start.
+import type http from 'node:http';
+import crypto from 'node:crypto';
+import { WAKE_HEADER, WAKE_KEY_HEADER } from '../../caddy/routes.js';
+import type { Config } from '../config/types.js';
+import type { InstanceRecord } from '../store/types.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import type { Logger } from '../util/logger.js';
+import { isDnsLabel } from '../util/instance-key.js';
+import { forward } from './forward.js';
+
+export interface WakeEndpointDeps {
+  key: string;
+  supervisor: Supervisor;
+  config: () => Config;
+  log: Logger;
+  onWake?: (record: InstanceRecord, ms: number) => void;
+}
+
+export function isWakeRequest(req: http.IncomingMessage): boolean {
+  return req.headers[WAKE_HEADER.toLowerCase()] !== undefined;
+}
+
+function reply(res: http.ServerResponse, status: number, text: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...(status === 503 ? { 'retry-after': '5' } : {}) });
+  res.end(`tenement: ${text}\n`);
+}
+
+function pickWeighted(records: InstanceRecord[]): InstanceRecord | undefined {
+  const total = records.reduce((n, r) => n + r.weight, 0);
+  let x = Math.random() * total;
+  for (const r of records) {
+    x -= r.weight;
+    if (x < 0) return r;
+  }
+  return records[records.length - 1];
+}
+
+export class WakeEndpoint {
+  private readonly keyBuf: Buffer;
+
+  constructor(private readonly deps: WakeEndpointDeps) {
+    this.keyBuf = Buffer.from(deps.key);
+  }
+
+  private authorized(req: http.IncomingMessage): boolean {
+    const given = Buffer.from(String(req.headers[WAKE_KEY_HEADER.toLowerCase()] ?? ''));
+    return given.length === this.keyBuf.length && crypto.timingSafeEqual(given, this.keyBuf);
+  }
+
+  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!this.authorized(req)) return reply(res, 403, 'wake requests are accepted from tenement\'s Caddy routes only');
+    const target = String(req.headers[WAKE_HEADER.toLowerCase()]);
+    const [service, id, ...rest] = target.split(':');
+    if (!service || !isDnsLabel(service) || rest.length > 0 || (id !== undefined && !isDnsLabel(id))) {
+      return reply(res, 400, `bad wake target "${target}"`);
+    }
+    const svc = this.deps.config().services[service];
+    if (!svc) return reply(res, 404, `no service ${service}`);
+    let record: InstanceRecord | undefined;
+    try {
+      record = id !== undefined ? await this.wakeInstance(service, id) : await this.wakeService(service);
+    } catch (err) {
+      const message = (err as Error).message.split('\n')[0] ?? 'wake failed';
+      this.deps.log.warn('wake failed', { target, error: message });
+      return reply(res, (err as { status?: number }).status ?? 503, message);
+    }
+    if (!record) return reply(res, 404, id !== undefined ? `no instance ${service}:${id}` : `no instance of ${service} takes traffic`);
+    await forward(req, res, record.port, svc.request_timeout * 1000);
+  }
+
+  private async wakeInstance(service: string, id: string): Promise<InstanceRecord | undefined> {
+    const { supervisor } = this.deps;
+    const record = supervisor.get({ service, id });
+    // Only instances that exist wake: an unknown id creates nothing.
+    if (!record) return undefined;
+    if (record.observed === 'running') return record;
+    const t0 = performance.now();
+    const woken = await withTimeout(
+      supervisor.wake({ service, id }),
+      (this.deps.config().services[service]?.startup_timeout ?? 10) * 1000 + 5000,
+      `${service}:${id} did not become healthy in time`,
+    );
+    this.deps.onWake?.(woken, performance.now() - t0);
+    return woken;
+  }
+
+  private async wakeService(service: string): Promise<InstanceRecord | undefined> {
+    const members = this.deps.supervisor.list({ service }).filter((r) => r.weight > 0 && r.observed !== 'failed');
+    if (members.length === 0) return undefined;
+    const serving = members.filter((r) => r.observed === 'running');
+    const asleep = members.filter((r) => r.observed !== 'running');
+    // Wake the sleeping members so the service gate opens; serve this request from whoever is up.
+    const wakes = asleep.map((r) => this.wakeInstance(r.service, r.id));
+    for (const w of wakes) w.catch(() => undefined);
+    if (serving.length > 0) return pickWeighted(serving);
+    return Promise.any(wakes).catch((err: AggregateError) => {
+      throw err.errors[0] ?? new Error(`no instance of ${service} could be started`);
+    });
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(Object.assign(new Error(message), { status: 503 })), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
