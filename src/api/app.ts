@@ -1,14 +1,83 @@
-// The controller's HTTP surface. Routes for each concern live in their own module and are mounted here.
+// The controller's HTTP surface: public /health and /metrics, and the authenticated management
+// API under /api. Each concern's routes live in ./routes; this file only assembles them.
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { Authenticator } from '../auth/authenticator.js';
+import { FailureLimiter } from '../auth/failure-limiter.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { VERSION } from '../version.js';
+import type { ApiContext, ApiDeps, ApiEnv } from './env.js';
+import { errorResponse, HttpError, statusOf } from './errors.js';
+import { requireAuth } from './middleware/auth.js';
+import { refuseQueryTokens } from './middleware/query-token.js';
+import { auditRoutes } from './routes/audit.js';
+import { deployRoutes } from './routes/deploy.js';
+import { healthRoutes } from './routes/health.js';
+import { instanceRoutes } from './routes/instances.js';
+import { logRoutes } from './routes/logs.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { tokenRoutes } from './routes/tokens.js';
 
-export interface ApiDeps {
+export type { ApiDeps } from './env.js';
+
+/** Request bodies are small JSON objects; anything bigger is a mistake or an attack. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * The controller's wiring before issue 4 (supervisor only, /health only). Kept so the controller
+ * compiles until it passes ApiDeps; remove together with that call.
+ * @deprecated pass ApiDeps
+ */
+export interface BootstrapApiDeps {
   supervisor: Supervisor;
   startedAt: number;
 }
 
-export function createApi(deps: ApiDeps): Hono {
+export function createApi(deps: ApiDeps): Hono<ApiEnv>;
+/** @deprecated pass ApiDeps */
+export function createApi(deps: BootstrapApiDeps): Hono;
+export function createApi(deps: ApiDeps | BootstrapApiDeps): Hono<ApiEnv> | Hono {
+  if ('supervisor' in deps) return bootstrapApi(deps);
+  const ctx: ApiContext = {
+    ...deps,
+    now: deps.now ?? Date.now,
+    limiter: deps.limiter ?? new FailureLimiter(deps.now ? { now: deps.now } : {}),
+    authenticator: deps.authenticator ?? new Authenticator(deps.tokens, deps.now ? { now: deps.now } : {}),
+    streamBuffer: deps.streamBuffer ?? 1000,
+    streamKeepAliveMs: deps.streamKeepAliveMs ?? 15_000,
+  };
+
+  const app = new Hono<ApiEnv>();
+  app.use('*', refuseQueryTokens());
+  app.route('/', healthRoutes(ctx));
+  app.route('/', metricsRoutes(ctx));
+
+  const api = new Hono<ApiEnv>();
+  api.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json({ error: `request body is larger than ${MAX_BODY_BYTES} bytes` }, 413),
+    }),
+  );
+  api.use('*', requireAuth({ authenticator: ctx.authenticator, limiter: ctx.limiter, log: ctx.log }));
+  api.route('/instances', instanceRoutes(ctx));
+  api.route('/', deployRoutes(ctx));
+  api.route('/logs', logRoutes(ctx));
+  api.route('/tokens', tokenRoutes(ctx));
+  api.route('/audit', auditRoutes(ctx));
+  app.route('/api', api);
+
+  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    const status = statusOf(err);
+    if (status >= 500) ctx.log.error('API request failed', { method: c.req.method, path: c.req.path, status, error: err.message });
+    return errorResponse(c, err);
+  });
+  return app;
+}
+
+function bootstrapApi(deps: BootstrapApiDeps): Hono {
   const app = new Hono();
   app.get('/health', (c) =>
     c.json({
@@ -19,6 +88,6 @@ export function createApi(deps: ApiDeps): Hono {
     }),
   );
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
-  app.onError((err, c) => c.json({ error: err.message }, 500));
+  app.onError((err, c) => c.json({ error: err instanceof HttpError ? err.message : err.message }, 500));
   return app;
 }

@@ -1,0 +1,270 @@
+// Indexes every instance's stdout/stderr into the LogStore and announces new lines on the LogFeed.
+//
+// Tenants append to their own files ({data_dir}/_logs/{service}/{id}.{stream}.log, see
+// supervisor/layout.ts), so their output never depends on the controller being up. This reads the
+// files from the offset recorded in the store: whatever was written while the controller was down
+// is indexed when it starts, and nothing is indexed twice in normal operation.
+//
+// Watching is a short poll (stat per file), not fs.watch: inotify watches are a limited resource
+// per user, miss writes on some file systems (overlay, NFS), and would still need a rescan to
+// find new files; a stat every 250 ms per file is cheap and predictable. Reads and stats are
+// asynchronous and each file's new bytes are stored in bounded chunks, so API requests are served
+// between them.
+//
+// Offsets only ever move past complete lines. A partial last line stays in the file until its
+// newline arrives, or until the file has not grown for `partialFlushMs` (a process that died
+// mid-line still gets its last words indexed). The offset is written right after the lines it
+// covers, in a separate statement: a crash between the two re-indexes that one chunk (lines are
+// never lost, at worst duplicated).
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { LogLevel, LogStore, LogStream } from '../store/log-store.js';
+import type { LogLine } from '../store/types.js';
+import { logDir } from '../supervisor/layout.js';
+import { isDnsLabel } from '../util/instance-key.js';
+import type { Logger } from '../util/logger.js';
+import { detectLevel } from './level.js';
+import type { LogFeed } from './log-feed.js';
+
+/** What LogCapture reports to metrics (implemented by metrics/Metrics). */
+export interface LogLineCounter {
+  observeLogLines(labels: { service: string; instance: string }, count: number): void;
+}
+
+export interface LogCaptureOptions {
+  dataDir: string;
+  store: LogStore;
+  feed?: LogFeed;
+  metrics?: LogLineCounter;
+  log: Logger;
+  /** Default 250 ms. */
+  pollMs?: number;
+  /** A partial last line is indexed once its file has not grown for this long. Default 2000 ms. */
+  partialFlushMs?: number;
+  /** Longer lines are indexed in pieces of this many bytes. Default 16 KiB. */
+  maxLineBytes?: number;
+  /** Bytes read and stored per step. Default 256 KiB. */
+  chunkBytes?: number;
+  now?: () => number;
+}
+
+interface FileState {
+  offset: number;
+  ino: number;
+  lastSize: number;
+  sizeChangedAt: number;
+  lastLevel: LogLevel | undefined;
+}
+
+interface LogFile {
+  file: string;
+  service: string;
+  instance: string;
+  stream: LogStream;
+}
+
+const FILE_NAME = /^(.+)\.(stdout|stderr)\.log$/;
+
+export class LogCapture {
+  private readonly dir: string;
+  private readonly pollMs: number;
+  private readonly partialFlushMs: number;
+  private readonly maxLineBytes: number;
+  private readonly chunkBytes: number;
+  private readonly now: () => number;
+  private readonly files = new Map<string, FileState>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  private stopped = true;
+  /** Set by stop(): a scan in progress finishes the chunk it is on and returns. */
+  private closing = false;
+
+  constructor(private readonly opts: LogCaptureOptions) {
+    this.dir = logDir(opts.dataDir);
+    this.pollMs = opts.pollMs ?? 250;
+    this.partialFlushMs = opts.partialFlushMs ?? 2000;
+    this.maxLineBytes = opts.maxLineBytes ?? 16 * 1024;
+    this.chunkBytes = Math.max(opts.chunkBytes ?? 256 * 1024, this.maxLineBytes);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Catches up with everything written so far (awaited), then follows the files. */
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.closing = false;
+    await this.scan();
+    this.schedule();
+  }
+
+  /** Stops following; waits for a scan in progress so the store can be closed afterwards. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.closing = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass over every log file. Returns the number of lines indexed. Calls never overlap. */
+  scan(): Promise<number> {
+    if (!this.running) {
+      this.running = this.scanAll().finally(() => {
+        this.running = undefined;
+      });
+    }
+    return this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.scan()
+        .catch((err: Error) => this.opts.log.error('log capture pass failed', { error: err.message }))
+        .finally(() => this.schedule());
+    }, this.pollMs);
+    this.timer.unref();
+  }
+
+  private async scanAll(): Promise<number> {
+    let total = 0;
+    const seen = new Set<string>();
+    for (const f of await this.discover()) {
+      seen.add(f.file);
+      try {
+        total += await this.scanFile(f);
+      } catch (err) {
+        // One unreadable file must not stop the others; it is retried on the next pass.
+        this.opts.log.warn('cannot read instance log file', { file: f.file, error: (err as Error).message });
+      }
+    }
+    for (const file of this.files.keys()) if (!seen.has(file)) this.files.delete(file);
+    return total;
+  }
+
+  private async discover(): Promise<LogFile[]> {
+    const found: LogFile[] = [];
+    for (const service of await readdirOrEmpty(this.dir)) {
+      if (!isDnsLabel(service)) continue;
+      for (const name of await readdirOrEmpty(path.join(this.dir, service))) {
+        const m = FILE_NAME.exec(name);
+        if (!m || !isDnsLabel(m[1]!)) continue;
+        found.push({ file: path.join(this.dir, service, name), service, instance: m[1]!, stream: m[2] as LogStream });
+      }
+    }
+    return found;
+  }
+
+  private async scanFile(f: LogFile): Promise<number> {
+    let stat;
+    try {
+      stat = await fsp.stat(f.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+    if (!stat.isFile()) return 0;
+    const now = this.now();
+    let state = this.files.get(f.file);
+    if (!state) {
+      state = { offset: this.opts.store.offset(f.file), ino: stat.ino, lastSize: stat.size, sizeChangedAt: now, lastLevel: undefined };
+      this.files.set(f.file, state);
+    }
+    if (state.ino !== stat.ino || stat.size < state.offset) {
+      // Replaced (rotated) or truncated: the bytes at our offset are not the ones we read.
+      this.opts.log.info('instance log file was truncated or replaced; reading it from the start', { file: f.file, offset: state.offset, size: stat.size });
+      state.ino = stat.ino;
+      state.offset = 0;
+      state.lastLevel = undefined;
+    }
+    if (stat.size !== state.lastSize) {
+      state.lastSize = stat.size;
+      state.sizeChangedAt = now;
+    }
+    if (stat.size === state.offset) return 0;
+
+    // Lines carry no timestamp of their own; the file's mtime is when the newest of them was
+    // written, which is exact while following and the best bound for a backlog.
+    const at = Math.min(now, Math.round(stat.mtimeMs));
+    const quiet = now - state.sizeChangedAt >= this.partialFlushMs;
+    let total = 0;
+    const fh = await fsp.open(f.file, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(this.chunkBytes);
+      while (!this.closing) {
+        const want = Math.min(this.chunkBytes, stat.size - state.offset);
+        if (want <= 0) break;
+        const { bytesRead } = await fh.read(buf, 0, want, state.offset);
+        if (bytesRead === 0) break;
+        const chunk = buf.subarray(0, bytesRead);
+        const consumed = this.completePart(chunk, quiet && state.offset + bytesRead >= stat.size);
+        if (consumed === 0) break;
+        const lines = this.toLines(f, chunk.subarray(0, consumed), at, state);
+        const stored = this.opts.store.append(lines);
+        this.opts.store.setOffset(f.file, state.offset + consumed, now);
+        state.offset += consumed;
+        total += stored.length;
+        if (stored.length > 0) {
+          this.opts.feed?.publish(stored);
+          this.opts.metrics?.observeLogLines({ service: f.service, instance: f.instance }, stored.length);
+        }
+      }
+    } finally {
+      await fh.close();
+    }
+    return total;
+  }
+
+  /** How many bytes of `chunk` to index now: up to the last newline, or more for long/flushed lines. */
+  private completePart(chunk: Buffer, flushPartial: boolean): number {
+    const nl = chunk.lastIndexOf(10);
+    if (nl >= 0) return nl + 1;
+    if (flushPartial) return chunk.length;
+    if (chunk.length >= this.maxLineBytes) return utf8Boundary(chunk, this.maxLineBytes);
+    return 0;
+  }
+
+  private toLines(f: LogFile, bytes: Buffer, at: number, state: FileState): Omit<LogLine, 'id'>[] {
+    const lines: Omit<LogLine, 'id'>[] = [];
+    let start = 0;
+    while (start < bytes.length) {
+      let end = bytes.indexOf(10, start);
+      if (end < 0) end = bytes.length;
+      let pieceStart = start;
+      // A line longer than maxLineBytes becomes several rows, cut at character boundaries.
+      while (pieceStart < end) {
+        const pieceEnd = end - pieceStart > this.maxLineBytes ? pieceStart + utf8Boundary(bytes.subarray(pieceStart, end), this.maxLineBytes) : end;
+        const text = bytes.toString('utf8', pieceStart, pieceEnd).replace(/\r$/, '');
+        if (text.trim() !== '') {
+          const level = detectLevel(text, f.stream, state.lastLevel);
+          state.lastLevel = level;
+          lines.push({ service: f.service, instance: f.instance, stream: f.stream, level, at, text });
+        }
+        pieceStart = pieceEnd;
+      }
+      start = end + 1;
+    }
+    return lines;
+  }
+}
+
+/** The largest n <= max such that bytes[0..n) does not end inside a UTF-8 sequence (at least 1). */
+function utf8Boundary(bytes: Buffer, max: number): number {
+  let n = Math.min(max, bytes.length);
+  if (n === bytes.length) return n;
+  // Back off over continuation bytes (10xxxxxx) to the start of the character that straddles the cut.
+  let i = n;
+  while (i > 0 && (bytes[i]! & 0xc0) === 0x80) i--;
+  n = i > 0 ? i : n;
+  return n;
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await fsp.readdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw err;
+  }
+}
