@@ -79,6 +79,7 @@ export class Controller {
   private readonly closers: Array<() => void | Promise<void>> = [];
   private config!: Config;
   supervisor!: Supervisor;
+  control!: ControllerControlPlane;
   router: Router | undefined;
   managedCaddy: ManagedCaddy | undefined;
   private caddyWatch: NodeJS.Timeout | undefined;
@@ -183,7 +184,7 @@ export class Controller {
       }
       return p;
     };
-    const control = new ControllerControlPlane({
+    this.control = new ControllerControlPlane({
       supervisor: this.supervisor,
       router: this.router,
       config: () => this.config,
@@ -193,7 +194,6 @@ export class Controller {
       parts,
       log,
     });
-    void control;
 
     // The listener first: Caddy's routes (adopted, or about to be pushed) point at it.
     const api = createApi({ supervisor: this.supervisor, startedAt });

@@ -118,6 +118,8 @@ export class Activity {
 
   /** True while Caddy has requests in flight to the instance (open streams included). */
   async isBusy(record: InstanceRecord): Promise<boolean> {
+    // Read what Caddy logged up to now first, so a request that just ended counts as activity.
+    await this.sync();
     try {
       const upstreams = await this.opts.admin.upstreams();
       const address = `127.0.0.1:${record.port}`;

@@ -615,6 +615,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const last = Math.max(record.lastActivityAt ?? 0, record.startedAt ?? 0);
       if (now - last < service.idle_timeout * 1000) continue;
       if (this.opts.isBusy && (await this.opts.isBusy(record))) continue;
+      // isBusy may have just read fresh activity: judge again on the stored record.
+      const fresh = this.store.get(record.service, record.id);
+      if (!fresh || now - Math.max(fresh.lastActivityAt ?? 0, fresh.startedAt ?? 0) < service.idle_timeout * 1000) continue;
       this.sleep(record).catch((err: Error) => this.log.error('could not put instance to sleep', { instance: formatKey(record), error: err.message }));
     }
   }
