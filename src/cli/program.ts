@@ -7,6 +7,16 @@ import { registerServe } from './commands/serve.js';
 import { registerDown } from './commands/down.js';
 import { registerConfig } from './commands/config.js';
 import { registerInit } from './commands/init.js';
+import { registerSpawn } from './commands/spawn.js';
+import { registerStop } from './commands/stop.js';
+import { registerRestart } from './commands/restart.js';
+import { registerPs } from './commands/ps.js';
+import { registerHealth } from './commands/health.js';
+import { registerWeight } from './commands/weight.js';
+import { registerDeploy } from './commands/deploy.js';
+import { registerRoute } from './commands/route.js';
+import { registerLogs } from './commands/logs.js';
+import { registerToken, registerTokenGen } from './commands/token.js';
 
 export function buildProgram(): Command {
   const program = new Command('ten')
@@ -18,6 +28,17 @@ export function buildProgram(): Command {
   registerDown(program);
   registerConfig(program);
   registerInit(program);
+  registerSpawn(program);
+  registerStop(program);
+  registerRestart(program);
+  registerPs(program);
+  registerHealth(program);
+  registerWeight(program);
+  registerDeploy(program);
+  registerRoute(program);
+  registerLogs(program);
+  registerTokenGen(program);
+  registerToken(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
