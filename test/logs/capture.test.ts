@@ -1,0 +1,141 @@
+// LogCapture: files -> LogStore (+ feed), resuming from stored offsets across controller restarts.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { LogCapture } from '../../src/logs/log-capture.js';
+import { LogFeed } from '../../src/logs/log-feed.js';
+import { openDatabase, type OpenedDatabase } from '../../src/store/database.js';
+import { LogStore } from '../../src/store/log-store.js';
+import type { LogLine } from '../../src/store/types.js';
+import { instancePaths } from '../../src/supervisor/layout.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { waitFor } from '../../src/util/wait.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+let dir: string;
+let cleanup: () => void;
+let opened: OpenedDatabase;
+let store: LogStore;
+beforeEach(() => {
+  ({ dir, cleanup } = tempDir('tenement-capture-'));
+  opened = openDatabase(dir);
+  store = new LogStore(opened.db);
+});
+afterEach(() => {
+  if (opened.db.open) opened.db.close();
+  cleanup();
+});
+
+function files(service: string, id: string) {
+  const p = instancePaths(dir, service, id);
+  fs.mkdirSync(path.dirname(p.stdoutLog), { recursive: true });
+  return p;
+}
+const texts = (lines: LogLine[]) => lines.map((l) => l.text);
+const all = () => store.query({ limit: 1000 }).reverse();
+
+describe('LogCapture', () => {
+  it('indexes lines written while it was not running, then follows new ones and publishes them', async () => {
+    const p = files('api', 'alice');
+    fs.writeFileSync(p.stdoutLog, 'written while the controller was down\nINFO second line\n');
+    fs.writeFileSync(p.stderrLog, 'ERROR: boom\n    at main (app.js:1)\nplain stderr\n');
+    const feed = new LogFeed();
+    const sub = feed.subscribe();
+    const capture = new LogCapture({ dataDir: dir, store, feed, log: silentLogger, pollMs: 20 });
+    await capture.start();
+    try {
+      assert.deepEqual(texts(store.query({ limit: 10, search: '"controller was down"' })), ['written while the controller was down']);
+      const stderr = store.query({ limit: 10, stream: 'stderr' }).reverse();
+      assert.deepEqual(stderr.map((l) => [l.text, l.level]), [
+        ['ERROR: boom', 'error'],
+        ['    at main (app.js:1)', 'error'],
+        ['plain stderr', 'warn'],
+      ]);
+      assert.ok(stderr.every((l) => l.service === 'api' && l.instance === 'alice'));
+      const first = await sub.next();
+      assert.equal(first?.kind, 'lines');
+
+      fs.appendFileSync(p.stdoutLog, 'a live line\n');
+      const live = await waitFor(() => store.query({ limit: 1, search: 'live' })[0], { timeoutMs: 5000, what: 'the live line to be indexed' });
+      assert.equal(live.text, 'a live line');
+      const next = await sub.next();
+      assert.ok(next?.kind === 'lines' && next.lines.some((l) => l.text === 'a live line'), 'published to the feed');
+    } finally {
+      await capture.stop();
+      sub.close();
+    }
+  });
+
+  it('resumes at the stored offset after a restart: nothing twice, nothing lost', async () => {
+    const p = files('notes', 'bob');
+    fs.writeFileSync(p.stdoutLog, 'one\ntwo\n');
+    const first = new LogCapture({ dataDir: dir, store, log: silentLogger });
+    await first.scan();
+    // "Controller stopped": the app keeps writing.
+    fs.appendFileSync(p.stdoutLog, 'three\nfour\n');
+    opened.db.close();
+    opened = openDatabase(dir);
+    store = new LogStore(opened.db);
+    const second = new LogCapture({ dataDir: dir, store, log: silentLogger });
+    await second.scan();
+    assert.deepEqual(texts(all()), ['one', 'two', 'three', 'four']);
+  });
+
+  it('keeps a partial last line until it is completed, or flushes it once the file is quiet', async () => {
+    const p = files('api', 'carol');
+    let now = 1_000_000;
+    const capture = new LogCapture({ dataDir: dir, store, log: silentLogger, partialFlushMs: 2000, now: () => now });
+    fs.writeFileSync(p.stdoutLog, 'complete\nparti');
+    await capture.scan();
+    assert.deepEqual(texts(all()), ['complete']);
+    fs.appendFileSync(p.stdoutLog, 'al done\nlast words');
+    now += 100;
+    await capture.scan();
+    assert.deepEqual(texts(all()), ['complete', 'partial done']);
+    now += 1000;
+    await capture.scan();
+    assert.equal(all().length, 2, 'not quiet long enough yet');
+    now += 2500;
+    await capture.scan();
+    assert.deepEqual(texts(all()), ['complete', 'partial done', 'last words']);
+  });
+
+  it('starts over when the file is truncated or replaced', async () => {
+    const p = files('api', 'dave');
+    const capture = new LogCapture({ dataDir: dir, store, log: silentLogger });
+    fs.writeFileSync(p.stdoutLog, 'old line one\nold line two\n');
+    await capture.scan();
+    fs.truncateSync(p.stdoutLog, 0);
+    fs.appendFileSync(p.stdoutLog, 'new\n');
+    await capture.scan();
+    assert.deepEqual(texts(all()), ['old line one', 'old line two', 'new']);
+    // Rotation: a new file under the same name (new inode), longer than the old offset.
+    fs.renameSync(p.stdoutLog, `${p.stdoutLog}.1`);
+    fs.writeFileSync(p.stdoutLog, 'rotated file, first line is long enough\n');
+    await capture.scan();
+    assert.deepEqual(texts(all()).slice(-1), ['rotated file, first line is long enough']);
+  });
+
+  it('splits very long lines at character boundaries and skips blank lines', async () => {
+    const p = files('api', 'erin');
+    const long = 'é'.repeat(3000); // 6000 bytes
+    fs.writeFileSync(p.stdoutLog, `${long}\n\n   \r\nend\r\n`);
+    const capture = new LogCapture({ dataDir: dir, store, log: silentLogger, maxLineBytes: 1000 });
+    await capture.scan();
+    const lines = texts(all());
+    assert.equal(lines.join('').replace('end', ''), long, 'no character split or lost');
+    assert.ok(lines.length >= 7);
+    assert.equal(lines[lines.length - 1], 'end', 'CR stripped');
+    assert.ok(lines.every((l) => !l.includes('\uFFFD')));
+  });
+
+  it('ignores files that are not instance logs', async () => {
+    fs.mkdirSync(path.join(dir, '_logs', 'Bad_Service'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '_logs', 'Bad_Service', 'x.stdout.log'), 'nope\n');
+    fs.mkdirSync(path.join(dir, '_logs', 'api'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '_logs', 'api', 'notes.txt'), 'nope\n');
+    await new LogCapture({ dataDir: dir, store, log: silentLogger }).scan();
+    assert.equal(all().length, 0);
+  });
+});
