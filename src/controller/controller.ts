@@ -224,27 +224,39 @@ export class Controller {
       await this.managedCaddy.ensure(initial);
       this.watchManagedCaddy(target);
     }
-    if (accessLog === undefined && opts.caddy.mode === 'external') {
-      accessLog = opts.caddy.accessLog ?? (await this.findExternalAccessLog(target!));
-    }
-    this.router?.start();
-    if (accessLog && target) {
-      const offsetKey = `caddy-access:${accessLog}`;
-      const saved = logStore.offset(offsetKey);
+    const startActivity = (file: string) => {
+      if (activity || !target) return;
+      const offsetKey = `caddy-access:${file}`;
       activity = new Activity({
-        file: accessLog,
+        file,
         supervisor: this.supervisor,
         admin: target.admin,
         config: () => this.config,
         domain: opts.domain,
         log,
-        from: saved,
+        from: logStore.offset(offsetKey),
         onOffset: (o) => logStore.setOffset(offsetKey, o),
       });
       activity.start();
       this.closers.unshift(() => activity?.stop());
-    } else if (target) {
-      log.warn('no Caddy access log found: idle instances are judged by requests in flight only; pass --caddy-access-log');
+      log.info('reading request activity from the Caddy access log', { file });
+    };
+    if (accessLog === undefined && opts.caddy.accessLog) accessLog = opts.caddy.accessLog;
+    if (accessLog) startActivity(accessLog);
+    this.router?.start();
+    if (!accessLog && target) {
+      // An external Caddy may not be up yet: look for its access log whenever routes reach it.
+      let warned = false;
+      const lookForLog = async () => {
+        if (activity) return;
+        const found = await this.findExternalAccessLog(target!);
+        if (found) startActivity(found);
+        else if (!warned && this.router?.sync.stats.inSync) {
+          warned = true;
+          log.warn("no access log in Caddy's config: idle instances are judged by requests in flight only (add a `log` to the tenant site, or pass --caddy-access-log)");
+        }
+      };
+      this.router?.sync.onSynced(() => void lookForLog());
     }
     await this.supervisor.start();
     log.info('controller ready', {

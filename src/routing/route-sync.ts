@@ -40,6 +40,7 @@ export class RouteSync {
   private retryMs = 0;
   private stopped = false;
   private waiters: Array<() => void> = [];
+  private syncedListeners: Array<() => void> = [];
 
   constructor(private readonly opts: RouteSyncOptions) {}
 
@@ -144,8 +145,16 @@ export class RouteSync {
     }
   }
 
+  /** Calls `fn` every time Caddy is found holding the current routes after a push or check. */
+  onSynced(fn: () => void): void {
+    this.syncedListeners.push(fn);
+    if (this.stats.inSync) fn();
+  }
+
   private markInSync(): void {
+    const was = this.stats.inSync;
     this.stats.inSync = true;
+    if (!was) for (const fn of this.syncedListeners) fn();
     for (const w of this.waiters.splice(0)) w();
   }
 

@@ -1,6 +1,7 @@
 // A whole tenement in-process: controller + managed Caddy (real, 2.6.2 here) + real tenant
 // processes, in a temp dir that marks every process it starts so clean-up can find them.
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import got, { type Response } from 'got';
@@ -11,6 +12,16 @@ import { tempDir } from './temp-dir.js';
 import { freePort } from './controller-process.js';
 import { killAllMentioning, pidsMentioning } from './processes.js';
 
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'PUT';
+  body?: Buffer | string;
+  timeoutMs?: number;
+  /** A new connection per request instead of keep-alive. */
+  fresh?: boolean;
+}
+
+const freshAgent = new http.Agent({ keepAlive: false });
+
 export interface Stack {
   dir: string;
   dataDir: string;
@@ -20,7 +31,7 @@ export interface Stack {
   httpPort: number;
   domain: string;
   /** A request through Caddy with the given Host. */
-  request(host: string, p?: string, opts?: { method?: 'GET' | 'POST' | 'PUT'; body?: Buffer | string; timeoutMs?: number }): Promise<Response<string>>;
+  request(host: string, p?: string, opts?: RequestOptions): Promise<Response<string>>;
   /** Config changes Caddy received over its admin API (from Caddy's own log). */
   caddyChanges(): number;
   /** Stops the controller (tenants and Caddy keep running) and starts a new one on the same data dir. */
@@ -61,6 +72,7 @@ export async function withStack(toml: (dataDir: string) => string, fn: (s: Stack
       return got(`http://127.0.0.1:${httpPort}${p}`, {
         method: o.method ?? 'GET',
         headers: { host },
+        ...(o.fresh ? { agent: { http: freshAgent } } : {}),
         ...(o.body !== undefined ? { body: o.body } : {}),
         throwHttpErrors: false,
         retry: { limit: 0 },
