@@ -46,7 +46,7 @@ export const SETTINGS_SCHEMA: readonly KeySpec<keyof Settings>[] = [
   { key: 'health_check_interval', kind: 'integer', default: 10, min: 1, unit: 'seconds', doc: 'Seconds between health checks of one instance.' },
   { key: 'max_restarts', kind: 'integer', default: 3, min: 0, doc: 'Restarts allowed within restart_window before an instance is marked failed.' },
   { key: 'restart_window', kind: 'integer', default: 300, min: 1, unit: 'seconds', doc: 'Seconds over which restarts are counted.' },
-  { key: 'backoff_base_ms', kind: 'integer', default: 1000, min: 0, unit: 'milliseconds', doc: 'First restart delay; doubles on each further restart.' },
+  { key: 'backoff_base_ms', kind: 'integer', default: 1000, min: 0, unit: 'milliseconds', doc: 'Backoff unit: the first restart in a window is immediate, then base, 2x base, 4x base ... up to backoff_max_ms.' },
   { key: 'backoff_max_ms', kind: 'integer', default: 60000, min: 0, unit: 'milliseconds', atLeastKey: 'backoff_base_ms', doc: 'Longest restart delay.' },
   { key: 'port_range_start', kind: 'integer', default: 30000, min: 1024, max: 65535, doc: 'First port instances are given (inclusive).' },
   { key: 'port_range_end', kind: 'integer', default: 40000, min: 1024, max: 65535, atLeastKey: 'port_range_start', doc: 'Last port instances are given (inclusive).' },
