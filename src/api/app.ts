@@ -7,7 +7,7 @@ import { FailureLimiter } from '../auth/failure-limiter.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { VERSION } from '../version.js';
 import type { ApiContext, ApiDeps, ApiEnv } from './env.js';
-import { errorResponse, HttpError, statusOf } from './errors.js';
+import { errorResponse, statusOf } from './errors.js';
 import { requireAuth } from './middleware/auth.js';
 import { refuseQueryTokens } from './middleware/query-token.js';
 import { auditRoutes } from './routes/audit.js';
@@ -88,6 +88,6 @@ function bootstrapApi(deps: BootstrapApiDeps): Hono {
     }),
   );
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
-  app.onError((err, c) => c.json({ error: err instanceof HttpError ? err.message : err.message }, 500));
+  app.onError((err, c) => c.json({ error: err.message }, 500));
   return app;
 }
