@@ -4,8 +4,6 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { Authenticator } from '../auth/authenticator.js';
 import { FailureLimiter } from '../auth/failure-limiter.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
-import { VERSION } from '../version.js';
 import type { ApiContext, ApiDeps, ApiEnv } from './env.js';
 import { errorResponse, statusOf } from './errors.js';
 import { requireAuth } from './middleware/auth.js';
@@ -23,21 +21,7 @@ export type { ApiDeps } from './env.js';
 /** Request bodies are small JSON objects; anything bigger is a mistake or an attack. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/**
- * The controller's wiring before issue 4 (supervisor only, /health only). Kept so the controller
- * compiles until it passes ApiDeps; remove together with that call.
- * @deprecated pass ApiDeps
- */
-export interface BootstrapApiDeps {
-  supervisor: Supervisor;
-  startedAt: number;
-}
-
-export function createApi(deps: ApiDeps): Hono<ApiEnv>;
-/** @deprecated pass ApiDeps */
-export function createApi(deps: BootstrapApiDeps): Hono;
-export function createApi(deps: ApiDeps | BootstrapApiDeps): Hono<ApiEnv> | Hono {
-  if ('supervisor' in deps) return bootstrapApi(deps);
+export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   const ctx: ApiContext = {
     ...deps,
     now: deps.now ?? Date.now,
@@ -74,20 +58,5 @@ export function createApi(deps: ApiDeps | BootstrapApiDeps): Hono<ApiEnv> | Hono
     if (status >= 500) ctx.log.error('API request failed', { method: c.req.method, path: c.req.path, status, error: err.message });
     return errorResponse(c, err);
   });
-  return app;
-}
-
-function bootstrapApi(deps: BootstrapApiDeps): Hono {
-  const app = new Hono();
-  app.get('/health', (c) =>
-    c.json({
-      status: 'ok',
-      version: VERSION,
-      uptime_seconds: Math.round((Date.now() - deps.startedAt) / 1000),
-      instances: deps.supervisor.list().length,
-    }),
-  );
-  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
-  app.onError((err, c) => c.json({ error: err.message }, 500));
   return app;
 }

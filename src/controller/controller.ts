@@ -24,6 +24,12 @@ import { openDatabase } from '../store/database.js';
 import { acquireDataDirLock, type DataDirLock } from '../store/data-dir-lock.js';
 import { InstanceStore } from '../store/instance-store.js';
 import { LogStore } from '../store/log-store.js';
+import { TokenStore } from '../store/token-store.js';
+import { AuditStore } from '../store/audit-store.js';
+import { LogCapture } from '../logs/log-capture.js';
+import { LogFeed } from '../logs/log-feed.js';
+import { LogRetention } from '../logs/retention.js';
+import { Metrics } from '../metrics/metrics.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
@@ -119,6 +125,7 @@ export class Controller {
     const store = new InstanceStore(opened.db);
     const logStore = new LogStore(opened.db);
     const startedAt = Date.now();
+    const metrics = new Metrics();
 
     let activity: Activity | undefined;
     this.supervisor = new Supervisor({
@@ -131,6 +138,11 @@ export class Controller {
       },
     });
     this.closers.unshift(() => this.supervisor.detach());
+    this.supervisor.on('restart', (k) => metrics.observeRestart({ service: k.service, instance: k.id }));
+    this.supervisor.on('healthCheck', (k, ok) => metrics.observeHealthCheck({ service: k.service, instance: k.id }, ok));
+    this.supervisor.on('change', (r) => {
+      if ('removed' in r) metrics.forgetInstance({ service: r.service, instance: r.id });
+    });
 
     // Caddy: build the target (not yet contacted) and the router around it.
     const controllerDial = `${opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host}:${opts.port}`;
@@ -165,6 +177,7 @@ export class Controller {
         features,
         wakeKey,
         log,
+        onPush: (ok, ms) => metrics.observeCaddyPush(ok, ms),
       });
       this.closers.unshift(() => this.router?.stop());
     }
@@ -195,14 +208,30 @@ export class Controller {
       log,
     });
 
+    metrics.setInstanceSource(() => this.control.list());
+    const logFeed = new LogFeed();
+    const capture = new LogCapture({ dataDir, store: logStore, feed: logFeed, metrics, log });
+    const retention = new LogRetention({ store: logStore, settings: () => this.config.settings, log });
+    this.closers.unshift(() => capture.stop());
+    this.closers.unshift(() => retention.stop());
+
     // The listener first: Caddy's routes (adopted, or about to be pushed) point at it.
-    const api = createApi({ supervisor: this.supervisor, startedAt });
+    const api = createApi({
+      control: this.control,
+      tokens: new TokenStore(opened.db),
+      audit: new AuditStore(opened.db),
+      logs: logStore,
+      logFeed,
+      metrics,
+      log,
+    });
     const honoListener = getRequestListener(api.fetch);
     const wake = new WakeEndpoint({
       key: wakeKey,
       supervisor: this.supervisor,
       config: () => this.config,
       log,
+      onWake: (r, ms) => metrics.observeWake({ service: r.service, instance: r.id }, ms),
     });
     const ask = new TlsAsk(() => (this.router ? this.router.hosts() : new Set()));
     const server = http.createServer((req, res) => {
@@ -236,6 +265,7 @@ export class Controller {
         log,
         from: logStore.offset(offsetKey),
         onOffset: (o) => logStore.setOffset(offsetKey, o),
+        onRequest: (o) => metrics.observeRequest(o),
       });
       activity.start();
       this.closers.unshift(() => activity?.stop());
@@ -258,6 +288,9 @@ export class Controller {
       };
       this.router?.sync.onSynced(() => void lookForLog());
     }
+    // Lines written while no controller ran are indexed before the first request can ask for them.
+    await capture.start();
+    retention.start();
     await this.supervisor.start();
     log.info('controller ready', {
       version: VERSION,

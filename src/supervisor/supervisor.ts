@@ -70,6 +70,10 @@ export interface SupervisorOptions {
 
 export interface SupervisorEvents {
   change: [record: InstanceRecord | { service: string; id: string; removed: true }];
+  /** A restart was scheduled (crash, unhealthy, failed start). */
+  restart: [key: InstanceKey, reason: string];
+  /** A periodic health check finished. */
+  healthCheck: [key: InstanceKey, ok: boolean];
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -516,6 +520,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     const wait = backoffDelay(recent, s.backoff_base_ms, s.backoff_max_ms);
     this.store.recordRestart(t.service, t.id, reason, now);
+    this.emit('restart', { service: t.service, id: t.id }, reason);
     const record = this.mustGet(t);
     this.update(t, { observed: 'backoff', restartCount: record.restartCount + 1, lastError: reason });
     t.log.info('restart scheduled', { inMs: wait, attempt: recent + 1, reason });
@@ -547,6 +552,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (!record) return;
     const result = await probe(record.port, service.health, Math.min(5000, this.config.settings.health_check_interval * 1000));
     if (this.closed || t.pid === null || t.stopping) return;
+    this.emit('healthCheck', { service: t.service, id: t.id }, result.ok);
     const interval = this.config.settings.health_check_interval * 1000;
     if (result.ok) {
       if (record.health !== 'healthy' || record.observed !== 'running') {
