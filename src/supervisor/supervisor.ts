@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { serviceHash } from '../config/service-hash.js';
 import type { Config, ServiceConfig } from '../config/types.js';
 import type { InstanceStore } from '../store/instance-store.js';
 import type { InstanceRecord } from '../store/types.js';
@@ -388,7 +389,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return t.starting;
   }
 
-  private async startProcess(t: TrackedInstance, service: ServiceConfig, reason: string): Promise<void> {
+  private async startProcess(t: TrackedInstance, startWith: ServiceConfig, reason: string): Promise<void> {
+    // Every start uses the service's current definition (a config reload may have changed it since
+    // the caller looked it up, e.g. a restart scheduled before the reload).
+    const service = this.config.services[t.service] ?? startWith;
     let record = this.mustGet(t);
     if (record.observed === 'running' && t.pid && isSameProcess(t.pid, t.startTime)) return;
     this.cancelRestart(t);
@@ -416,7 +420,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     t.pid = launched.pid;
     t.startTime = launched.startTime;
     t.child = launched.child;
-    this.update(t, { pid: launched.pid, pidStartTime: launched.startTime, startedAt: this.now() });
+    this.update(t, { pid: launched.pid, pidStartTime: launched.startTime, startedAt: this.now(), configHash: serviceHash(this.config, service) });
     t.log.info('process started', { pid: launched.pid, port: record.port, reason });
 
     let exited: ExitInfo | undefined;
@@ -492,8 +496,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     t.clearProcess();
     const what = describeExit(info);
     const failed = !info.known || info.signal !== null || info.code !== 0;
-    const restart = service.restart === 'always' || (service.restart === 'on-failure' && failed);
-    t.log.warn('process exited', { exit: what, policy: service.restart, restart });
+    // The restart policy is read now, not when the process started: a reloaded policy applies at once.
+    const policy = (this.config.services[t.service] ?? service).restart;
+    const restart = policy === 'always' || (policy === 'on-failure' && failed);
+    t.log.warn('process exited', { exit: what, policy, restart });
     this.update(t, { pid: null, pidStartTime: null, lastExit: what, health: 'unknown' });
     if (restart) {
       this.scheduleRestart(t, service, what);
@@ -501,7 +507,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.update(t, {
         observed: failed ? 'failed' : 'stopped',
         desired: 'stopped',
-        lastError: failed ? `${what} (restart = "${service.restart}")` : null,
+        lastError: failed ? `${what} (restart = "${policy}")` : null,
       });
     }
   }
@@ -570,7 +576,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     t.log.error('instance unhealthy', { failures, detail: result.detail });
     this.update(t, { health: 'unhealthy', healthFailures: failures, lastError: `unhealthy: ${result.detail}` });
-    if (service.restart === 'never') {
+    if ((this.config.services[t.service] ?? service).restart === 'never') {
       this.scheduleHealthCheck(t, service, interval);
       return;
     }
