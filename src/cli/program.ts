@@ -17,6 +17,8 @@ import { registerDeploy } from './commands/deploy.js';
 import { registerRoute } from './commands/route.js';
 import { registerLogs } from './commands/logs.js';
 import { registerToken, registerTokenGen } from './commands/token.js';
+import { registerInstall } from './commands/install.js';
+import { registerUninstall } from './commands/uninstall.js';
 
 export function buildProgram(): Command {
   const program = new Command('ten')
@@ -39,6 +41,8 @@ export function buildProgram(): Command {
   registerLogs(program);
   registerTokenGen(program);
   registerToken(program);
+  registerInstall(program);
+  registerUninstall(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
