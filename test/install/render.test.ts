@@ -12,6 +12,7 @@ import { checkInstall, buildManifest } from '../../src/install/apply.js';
 import { planInstall, type InstallRequest } from '../../src/install/plan.js';
 import { sha256 } from '../../src/install/manifest.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { ROOT } from '../helpers/paths.js';
 import { directive, parseUnit } from './helpers.js';
 
 const base: ServiceUnitOptions = {
@@ -183,4 +184,16 @@ test('plan vs disk: new, unchanged, replaced, changed by hand, and foreign files
   } finally {
     cleanup();
   }
+});
+
+test('docs/systemd.md shows the units exactly as they are rendered', () => {
+  const doc = fs.readFileSync(path.join(ROOT, 'docs/systemd.md'), 'utf8');
+  const blocks = [...doc.matchAll(/```ini\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const sameVersion = (text: string) => text.replace(/\(tenement [^)]+\)/g, '(tenement VERSION)');
+  const rendered = [
+    renderServiceUnit({ ...base, args: serveArgs({ port: 8080, domain: 'example.com', externalCaddy: false }), socketActivation: true }),
+    renderSocketUnit({ version: '1', port: 8080 }),
+    renderCaddyDropIn({ version: '1' }),
+  ];
+  assert.deepEqual(blocks.map(sameVersion), rendered.map(sameVersion), 'update the ```ini blocks of docs/systemd.md from the renderers');
 });
