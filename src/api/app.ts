@@ -14,6 +14,7 @@ import { healthRoutes } from './routes/health.js';
 import { instanceRoutes } from './routes/instances.js';
 import { logRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { serviceRoutes } from './routes/services.js';
 import { tokenRoutes } from './routes/tokens.js';
 
 export type { ApiDeps } from './env.js';
@@ -50,6 +51,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   api.route('/logs', logRoutes(ctx));
   api.route('/tokens', tokenRoutes(ctx));
   api.route('/audit', auditRoutes(ctx));
+  api.route('/services', serviceRoutes(ctx));
   app.route('/api', api);
 
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));

@@ -206,3 +206,59 @@ export interface AuditJson {
   target: string;
   detail: string | null;
 }
+
+// ---- Added with live config reload (issue 5). Additive only: nothing above changed. -----------
+
+/** One instance of a service, as GET /api/services/:service describes it for a roll. */
+export interface ServiceInstanceJson {
+  /** "service:id". */
+  instance: string;
+  state: string;
+  desired: string;
+  health: string;
+  weight: number;
+  /** Hash of the definition the instance was last started with; null = unknown (started before hashes were kept). */
+  config_hash: string | null;
+  /** True when config_hash equals the service's current hash. */
+  current: boolean;
+  /** What `ten roll` does with it: restart it, leave it (see `reason`), or nothing (already current). */
+  roll: 'restart' | 'skip' | 'none';
+  reason: string | null;
+}
+
+/** GET /api/services/:service (admin only). */
+export interface ServiceJson {
+  service: string;
+  /** Hash of the service's definition in the running config. */
+  config_hash: string;
+  instances: ServiceInstanceJson[];
+  /** Instances not running the current definition (whatever `roll` does with them). */
+  stale: number;
+}
+
+/** POST /api/services/:service/roll (admin only): what was restarted, in order. */
+export interface RollResponse {
+  service: string;
+  config_hash: string;
+  restarted: string[];
+  /** Already on the current definition. */
+  up_to_date: string[];
+  /** Not restarted, with why (asleep: starts with the new definition on wake; failed; ...). */
+  skipped: Array<{ instance: string; reason: string }>;
+}
+
+/**
+ * Rolling a service's instances onto its current definition. A ControlPlane that does not offer it
+ * leaves these out and the API answers 503.
+ */
+export interface ServiceRoller {
+  describeService(service: string): ServiceJson;
+  /** Restarts stale instances one at a time, each until healthy; throws on the first failure. */
+  rollService(service: string): Promise<RollResponse>;
+}
+
+// Merged into ControlPlane above: optional, so existing implementations stay valid.
+export interface ControlPlane {
+  describeService?(service: string): ServiceJson;
+  rollService?(service: string): Promise<RollResponse>;
+}

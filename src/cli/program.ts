@@ -15,6 +15,7 @@ import { registerHealth } from './commands/health.js';
 import { registerWeight } from './commands/weight.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerRoute } from './commands/route.js';
+import { registerRoll } from './commands/roll.js';
 import { registerLogs } from './commands/logs.js';
 import { registerToken, registerTokenGen } from './commands/token.js';
 import { registerInstall } from './commands/install.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerWeight(program);
   registerDeploy(program);
   registerRoute(program);
+  registerRoll(program);
   registerLogs(program);
   registerTokenGen(program);
   registerToken(program);
