@@ -282,17 +282,24 @@ export class ConfigReloader implements ServiceRoller {
 
   /**
    * Re-reads the file and applies it. Reloads run one at a time; requests made while one runs
-   * share a single follow-up reload (which reads the file as it is then).
+   * share a single follow-up reload (which reads the file as it is then). Never rejects (a
+   * SIGHUP handler or the watcher has nobody to hand an error to): an unexpected failure is
+   * logged and reported like an invalid edit.
    */
   reload(reason: string): Promise<ReloadResult> {
     if (this.queued) return this.queued.promise;
     const entry: { promise: Promise<ReloadResult> } = { promise: undefined as never };
     entry.promise = this.chain.then(() => {
       if (this.queued === entry) this.queued = undefined;
-      return this.reloadNow(reason);
+      return this.reloadNow(reason).catch((err: Error) => {
+        this.log.error('config reload failed', { file: this.file, reason, error: err.message });
+        const problems = [`${this.file}: reload failed: ${err.message}`];
+        this.failure = { at: this.now(), outcome: 'invalid', problems };
+        return { outcome: 'invalid', reason, changes: [], problems, spawned: [], spawnFailures: [] } satisfies ReloadResult;
+      });
     });
     this.queued = entry;
-    this.chain = entry.promise.catch(() => undefined);
+    this.chain = entry.promise;
     return entry.promise;
   }
 
