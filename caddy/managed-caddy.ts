@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Logger } from '../src/util/logger.js';
 import { isSameProcess, readProcStartTime } from '../src/util/proc.js';
 import { stopGroup } from '../src/supervisor/process-group.js';
+import { closeMasked, maskedStdio } from '../src/supervisor/launch.js';
 import { waitFor } from '../src/util/wait.js';
 import { CaddyAdminClient } from './admin-client.js';
 
@@ -92,11 +93,12 @@ export class ManagedCaddy {
     this.saveConfig(config);
     fs.rmSync(this.paths.adminSocket, { force: true });
     const out = fs.openSync(this.paths.logFile, 'a');
+    const masks = maskedStdio();
     let pid: number;
     try {
       const child = spawn(this.bin, ['run', '--config', this.paths.configFile], {
         detached: true,
-        stdio: ['ignore', out, out],
+        stdio: ['ignore', out, out, ...masks],
         env: {
           ...process.env,
           // Certificates and Caddy's own state stay in the data dir, not in $HOME.
@@ -119,6 +121,7 @@ export class ManagedCaddy {
       child.unref();
     } finally {
       fs.closeSync(out);
+      closeMasked(masks);
     }
     const rec: PidRecord = { pid, startTime: readProcStartTime(pid) };
     fs.writeFileSync(this.paths.pidFile, JSON.stringify(rec));

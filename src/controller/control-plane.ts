@@ -1,23 +1,15 @@
 // The operations the API offers, implemented on the supervisor and the router. Traffic changes
 // (weight, deploy, route) are each one Caddy change, pushed before the call returns.
-import type { ControlPlane, ControllerHealth, DeployResult, PartHealth } from '../api/contract.js';
+import { ControlPlaneError, type ControlPlane, type ControllerHealth, type DeployResult, type PartHealth, type RollResponse, type ServiceJson, type ServiceRoller } from '../api/contract.js';
 import { instanceHost } from '../../caddy/routes.js';
 import type { Config } from '../config/types.js';
 import type { InstanceRecord } from '../store/types.js';
 import { probe } from '../supervisor/health-probe.js';
-import { UnknownInstanceError, UnknownServiceError, type Supervisor } from '../supervisor/supervisor.js';
+import { SpawnError, UnknownInstanceError, UnknownServiceError, type Supervisor } from '../supervisor/supervisor.js';
 import type { Router } from '../routing/router.js';
 import type { Logger } from '../util/logger.js';
 import { formatKey, type InstanceKey } from '../util/instance-key.js';
 import { VERSION } from '../version.js';
-
-export class ConflictError extends Error {
-  readonly status = 409;
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConflictError';
-  }
-}
 
 export interface ControlPlaneDeps {
   supervisor: Supervisor;
@@ -29,6 +21,8 @@ export interface ControlPlaneDeps {
   startedAt: number;
   parts: () => Record<string, PartHealth>;
   log: Logger;
+  /** Rolling restarts after template changes (the config reloader). */
+  roller?: ServiceRoller | undefined;
 }
 
 export class ControllerControlPlane implements ControlPlane {
@@ -46,8 +40,21 @@ export class ControllerControlPlane implements ControlPlane {
     return Object.keys(this.deps.config().services);
   }
 
+  private roller(): ServiceRoller {
+    if (!this.deps.roller) throw new ControlPlaneError('unavailable', 'rolling restarts are not available in this controller');
+    return this.deps.roller;
+  }
+
+  describeService(service: string): ServiceJson {
+    return this.roller().describeService(service);
+  }
+
+  rollService(service: string): Promise<RollResponse> {
+    return this.roller().rollService(service);
+  }
+
   spawn(key: InstanceKey): Promise<InstanceRecord> {
-    return this.deps.supervisor.spawn(key);
+    return asUnavailable(this.deps.supervisor.spawn(key));
   }
 
   stop(key: InstanceKey): Promise<void> {
@@ -55,7 +62,7 @@ export class ControllerControlPlane implements ControlPlane {
   }
 
   restart(key: InstanceKey): Promise<InstanceRecord> {
-    return this.deps.supervisor.restart(key);
+    return asUnavailable(this.deps.supervisor.restart(key));
   }
 
   async setWeight(key: InstanceKey, weight: number): Promise<InstanceRecord> {
@@ -68,16 +75,16 @@ export class ControllerControlPlane implements ControlPlane {
     if (!this.deps.config().services[service]) throw new UnknownServiceError(service, this.services());
     const key = { service, id: version };
     if (this.deps.supervisor.get(key)) {
-      throw new ConflictError(`${formatKey(key)} already exists; shift traffic with \`ten weight\` or \`ten route\`, or stop it first`);
+      throw new ControlPlaneError('conflict', `${formatKey(key)} already exists; shift traffic with \`ten weight\` or \`ten route\`, or stop it first`);
     }
     const router = this.deps.router;
     const pushesBefore = router?.sync.stats.pushes ?? 0;
     // Invisible to Caddy until healthy: the deploy is one route change, or none if it fails.
     router?.hide(key);
     try {
-      await withDeadline(this.deps.supervisor.spawn(key, { weight: 0 }), timeoutSec * 1000, async () => {
+      await withDeadline(asUnavailable(this.deps.supervisor.spawn(key, { weight: 0 })), timeoutSec * 1000, async () => {
         await this.deps.supervisor.stop(key).catch(() => undefined);
-        return new Error(`${formatKey(key)} was not healthy within the deploy timeout (${timeoutSec} s); it was stopped and routes are unchanged`);
+        return new ControlPlaneError('timeout', `${formatKey(key)} was not healthy within the deploy timeout (${timeoutSec} s); it was stopped and routes are unchanged`);
       });
       this.deps.supervisor.setWeight(key, weight);
     } catch (err) {
@@ -97,7 +104,7 @@ export class ControllerControlPlane implements ControlPlane {
     const b = { service, id: to };
     for (const k of [a, b]) if (!this.deps.supervisor.get(k)) throw new UnknownInstanceError(formatKey(k));
     const target = this.deps.supervisor.get(b)!;
-    if (target.observed === 'failed') throw new ConflictError(`${formatKey(b)} has failed; it cannot take traffic`);
+    if (target.observed === 'failed') throw new ControlPlaneError('conflict', `${formatKey(b)} has failed; it cannot take traffic`);
     // Both weights change before the push: Caddy sees one change.
     this.deps.supervisor.setWeight(b, 100);
     this.deps.supervisor.setWeight(a, 0);
@@ -129,6 +136,16 @@ export class ControllerControlPlane implements ControlPlane {
     if (this.deps.publicPort === undefined) return null;
     const host = instanceHost(this.deps.domain, record.service, record.id);
     return this.deps.publicPort === 80 ? `http://${host}` : `http://${host}:${this.deps.publicPort}`;
+  }
+}
+
+/** A process that would not start is the service being unavailable (503), not a server bug (500). */
+async function asUnavailable<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof SpawnError) throw new ControlPlaneError('unavailable', err.message, { cause: err });
+    throw err;
   }
 }
 

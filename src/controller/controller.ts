@@ -34,6 +34,8 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import { ControllerControlPlane } from './control-plane.js';
+import { ConfigReloader } from './config-reload.js';
+import type { InheritedListener } from './inherited-listener.js';
 import { loadWakeKey } from './wake-key.js';
 
 export interface CaddyOptions {
@@ -59,6 +61,12 @@ export interface ControllerOptions {
   domain: string;
   caddy: CaddyOptions;
   log: Logger;
+  /** A listening socket to use instead of binding host:port (systemd socket activation, handover). */
+  listener?: InheritedListener | undefined;
+  /** Awaited before the data-dir lock is taken (a handover waits here for the old controller to let go). */
+  beforeLock?: (dataDir: string) => Promise<void>;
+  /** How long close() lets in-flight requests finish before cutting them. */
+  drainMs?: number;
 }
 
 /** Loads the config and reports its warnings; every start says what is accepted but not enforced. */
@@ -69,16 +77,33 @@ export function loadConfigWithWarnings(file: string, log: Logger, dataDir?: stri
   return config;
 }
 
-function listen(server: http.Server, host: string, port: number): Promise<void> {
+function listen(server: http.Server, host: string, port: number, inherited: InheritedListener | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
+    const where = inherited ? `inherited socket (fd ${inherited.fd}, ${inherited.source})` : `${host}:${port}`;
     const onError = (err: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot listen on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'address already in use (another controller? use --port)' : err.message}`));
+      reject(new Error(`cannot listen on ${where}: ${err.code === 'EADDRINUSE' ? 'address already in use (another controller? use --port)' : err.message}`));
     server.once('error', onError);
-    server.listen(port, host, () => {
+    const done = () => {
       server.off('error', onError);
       resolve();
-    });
+    };
+    if (inherited) server.listen({ fd: inherited.fd }, done);
+    else server.listen(port, host, done);
   });
+}
+
+/** An address Caddy on this machine can dial for a listener bound to `host`. */
+function loopbackFor(host: string, family?: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return family === 'IPv6' || host.includes(':') ? `[${host}]` : host;
+}
+
+/** The descriptor of a listening server (for handing it to the next controller). */
+export function serverFd(server: http.Server): number {
+  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('the controller listener has no file descriptor to hand over');
+  return fd;
 }
 
 export class Controller {
@@ -89,6 +114,8 @@ export class Controller {
   router: Router | undefined;
   managedCaddy: ManagedCaddy | undefined;
   private caddyWatch: NodeJS.Timeout | undefined;
+  server: http.Server | undefined;
+  reloader: ConfigReloader | undefined;
 
   private constructor(private readonly opts: ControllerOptions) {}
 
@@ -112,6 +139,7 @@ export class Controller {
     const log = opts.log;
     this.config = loadConfigWithWarnings(opts.configFile, log, opts.dataDir);
     const dataDir = this.config.settings.data_dir;
+    await opts.beforeLock?.(dataDir);
     const lock: DataDirLock = acquireDataDirLock(dataDir, { version: VERSION });
     this.closers.push(() => void lock.release());
 
@@ -145,7 +173,9 @@ export class Controller {
     });
 
     // Caddy: build the target (not yet contacted) and the router around it.
-    const controllerDial = `${opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host}:${opts.port}`;
+    // What Caddy dials to reach us; replaced by the real address once listening (an inherited
+    // socket may be bound to another port than --port).
+    let controllerDial = `${loopbackFor(opts.host)}:${opts.port}`;
     const wakeKey = loadWakeKey(dataDir);
     const gates = new Gates(gateDir(dataDir));
     let target: CaddyTarget | undefined;
@@ -171,7 +201,7 @@ export class Controller {
         supervisor: this.supervisor,
         config: () => this.config,
         domain: opts.domain,
-        controllerDial,
+        controllerDial: () => controllerDial,
         gates,
         target,
         features,
@@ -190,14 +220,30 @@ export class Controller {
       } catch (err) {
         p.store = { ok: false, detail: (err as Error).message };
       }
-      p.config = { ok: true, detail: this.config.file };
+      p.config = this.reloader?.status() ?? { ok: true, detail: this.config.file };
       if (this.router) {
         const s = this.router.sync.stats;
         p.caddy = s.inSync ? { ok: true, detail: `${target!.describe}, ${s.pushes} pushes` } : { ok: false, detail: s.lastError ?? 'routes not pushed yet' };
       }
       return p;
     };
+    const audit = new AuditStore(opened.db);
+    const reloader = new ConfigReloader({
+      file: opts.configFile,
+      dataDir: opts.dataDir,
+      current: () => this.config,
+      apply: (config) => {
+        this.config = config;
+      },
+      supervisor: this.supervisor,
+      router: this.router,
+      audit,
+      log,
+    });
+    this.reloader = reloader;
+    this.closers.unshift(() => reloader.close());
     this.control = new ControllerControlPlane({
+      roller: reloader,
       supervisor: this.supervisor,
       router: this.router,
       config: () => this.config,
@@ -219,7 +265,7 @@ export class Controller {
     const api = createApi({
       control: this.control,
       tokens: new TokenStore(opened.db),
-      audit: new AuditStore(opened.db),
+      audit,
       logs: logStore,
       logFeed,
       metrics,
@@ -239,11 +285,20 @@ export class Controller {
       if (req.url?.startsWith(TlsAsk.PATH)) return ask.handle(req, res);
       void honoListener(req, res);
     });
-    await listen(server, opts.host, opts.port);
+    await listen(server, opts.host, opts.port, opts.listener);
+    this.server = server;
+    const bound = server.address();
+    if (bound && typeof bound === 'object') controllerDial = `${loopbackFor(bound.address, bound.family)}:${bound.port}`;
     this.closers.unshift(
       () =>
         new Promise<void>((resolve) => {
-          server.close(() => resolve());
+          // Stop accepting (a shared or inherited socket stays open in its other holders), let
+          // requests in flight finish, then cut what is left (e.g. log streams, which resume).
+          const cut = setTimeout(() => server.closeAllConnections(), opts.drainMs ?? 10_000);
+          server.close(() => {
+            clearTimeout(cut);
+            resolve();
+          });
           server.closeIdleConnections();
         }),
     );
@@ -292,9 +347,10 @@ export class Controller {
     await capture.start();
     retention.start();
     await this.supervisor.start();
+    await reloader.watch();
     log.info('controller ready', {
       version: VERSION,
-      listen: `${opts.host}:${opts.port}`,
+      listen: controllerDial,
       domain: opts.domain,
       dataDir,
       config: this.config.file,

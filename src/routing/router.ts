@@ -17,7 +17,8 @@ export interface RouterOptions {
   supervisor: Supervisor;
   config: () => Config;
   domain: string;
-  controllerDial: string;
+  /** host:port Caddy dials to reach the controller (known once it listens). */
+  controllerDial: () => string;
   gates: Gates;
   target: CaddyTarget;
   features: CaddyFeatures;
@@ -62,7 +63,7 @@ export class Router {
         .filter((r) => !this.hidden.has(formatKey(r)) && config.services[r.service])
         .map((r) => ({ service: r.service, id: r.id, port: r.port, weight: r.weight })),
       routing: config.routing,
-      controllerDial: this.opts.controllerDial,
+      controllerDial: this.opts.controllerDial(),
       gateDir: this.opts.gates.dir,
       wakeKey: this.opts.wakeKey,
       features: this.opts.features,

@@ -4,6 +4,31 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readProcStartTime } from '../util/proc.js';
+import { fdsToMask } from '../controller/inherited-listener.js';
+
+/**
+ * stdio entries that cover the controller's inherited listening socket(s) with /dev/null in the
+ * child. Inherited descriptors are not close-on-exec: a tenant (or Caddy) holding the controller's
+ * socket would keep it open after the controller died, and connections would queue unanswered.
+ */
+export function maskedStdio(): Array<number | 'ignore'> {
+  const masks = fdsToMask();
+  if (masks.length === 0) return [];
+  const top = Math.max(...masks);
+  const devNull = fs.openSync('/dev/null', 'r');
+  const extra: Array<number | 'ignore'> = [];
+  for (let fd = 3; fd <= top; fd++) extra.push(masks.includes(fd) ? devNull : 'ignore');
+  // The parent's copy is closed after spawn by the caller through closeMasked().
+  return extra;
+}
+
+export function closeMasked(stdio: Array<number | 'ignore'>): void {
+  const seen = new Set<number>();
+  for (const s of stdio) if (typeof s === 'number' && !seen.has(s)) {
+    seen.add(s);
+    fs.closeSync(s);
+  }
+}
 
 export interface LaunchSpec {
   file: string;
@@ -33,12 +58,13 @@ export async function launch(spec: LaunchSpec): Promise<Launched> {
   if (!fs.existsSync(spec.cwd)) throw new LaunchError(`working directory ${spec.cwd} does not exist`);
   const out = fs.openSync(spec.stdoutLog, 'a');
   const err = fs.openSync(spec.stderrLog, 'a');
+  const masks = maskedStdio();
   try {
     const child = spawn(spec.file, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
       detached: true,
-      stdio: ['ignore', out, err],
+      stdio: ['ignore', out, err, ...masks],
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -55,6 +81,7 @@ export async function launch(spec: LaunchSpec): Promise<Launched> {
   } finally {
     fs.closeSync(out);
     fs.closeSync(err);
+    closeMasked(masks);
   }
 }
 

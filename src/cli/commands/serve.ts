@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
-import { Controller, type CaddyOptions } from '../../controller/controller.js';
-import { createLogger } from '../../util/logger.js';
+import { Controller, serverFd, type CaddyOptions, type ControllerOptions } from '../../controller/controller.js';
+import { HandoverClient, handOver, readUpgradeRequest, writeUpgradeResult } from '../../controller/handover.js';
+import { setFdsToMask, takeInheritedListener } from '../../controller/inherited-listener.js';
+import { checkSchemaCompatible } from '../../store/schema-check.js';
+import { createLogger, type Logger } from '../../util/logger.js';
+import { VERSION } from '../../version.js';
 import { resolveConfigFile } from '../config-file.js';
 import { parsePort } from '../parse.js';
 
@@ -23,7 +27,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the controller: supervise instances, keep Caddy routes current, serve the management API')
     .option('-c, --config <file>', 'config file (default: $TENEMENT_CONFIG, else tenement.toml found upwards from the cwd)')
-    .option('-p, --port <port>', "the controller's own listener (API, /health, wake endpoint)", parsePort, 8080)
+    .option('-p, --port <port>', "the controller's own listener (API, /health, wake endpoint); ignored under socket activation", parsePort, 8080)
     .option('--host <addr>', "address of the controller's listener", '127.0.0.1')
     .option('-d, --domain <domain>', 'domain tenants are served under: {id}.{service}.{domain}', 'localhost')
     .option('--data-dir <dir>', 'overrides settings.data_dir')
@@ -33,6 +37,13 @@ export function registerServe(program: Command): void {
     .option('--http-host <addr>', 'address the managed Caddy listens on (0.0.0.0 for the world)', '127.0.0.1')
     .option('--caddy-access-log <file>', "external Caddy: its JSON access log file (default: found in Caddy's logging config)")
     .option('--no-caddy', 'run without Caddy (supervision and API only)')
+    .addHelpText(
+      'after',
+      `
+Signals: SIGTERM/SIGINT stop the controller and leave tenants running (the next controller adopts
+them); SIGHUP reloads the config; SIGUSR2 upgrades in place (see \`ten upgrade\`).
+Socket activation: with LISTEN_FDS (systemd), the controller listens on the inherited socket.`,
+    )
     .action(async (opts: ServeOptions) => {
       const log = createLogger();
       const caddy: CaddyOptions = !opts.caddy
@@ -40,7 +51,13 @@ export function registerServe(program: Command): void {
         : opts.caddyAdmin
           ? { mode: 'external', admin: opts.caddyAdmin, accessLog: opts.caddyAccessLog }
           : { mode: 'managed', bin: opts.caddyBin, httpPort: opts.httpPort, httpHost: opts.httpHost };
-      const controller = await Controller.start({
+      const listener = takeInheritedListener();
+      if (listener) {
+        setFdsToMask(listener.fds);
+        log.info('using an inherited listening socket', { fd: listener.fd, source: listener.source });
+      }
+      const handover = HandoverClient.fromEnv();
+      const base: ControllerOptions = {
         configFile: resolveConfigFile(opts.config),
         dataDir: opts.dataDir,
         host: opts.host,
@@ -48,17 +65,70 @@ export function registerServe(program: Command): void {
         domain: opts.domain,
         caddy,
         log,
-      });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: NodeJS.Signals) => {
-          log.info('signal received: stopping the controller, tenants keep running', { signal });
-          controller.close().then(resolve, (err: Error) => {
-            log.error('error while stopping', { error: err.message });
-            resolve();
-          });
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
+        listener,
+      };
+      let controller: Controller;
+      try {
+        controller = await Controller.start({
+          ...base,
+          beforeLock: handover
+            ? async (dataDir) => {
+                checkSchemaCompatible(dataDir);
+                await handover.waitForRelease(VERSION);
+              }
+            : undefined,
+        });
+      } catch (err) {
+        handover?.failed((err as Error).message);
+        throw err;
+      }
+      handover?.ready(VERSION);
+      await runUntilStopped(controller, base, log);
     });
+}
+
+/** Serves until SIGTERM/SIGINT, or until an upgrade hands over to a new controller. */
+async function runUntilStopped(first: Controller, base: ControllerOptions, log: Logger): Promise<void> {
+  let controller = first;
+  let busy = false;
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      if (busy) return;
+      busy = true;
+      log.info('signal received: stopping the controller, tenants keep running', { signal });
+      controller.close().then(resolve, (err: Error) => {
+        log.error('error while stopping', { error: err.message });
+        resolve();
+      });
+    };
+    const upgrade = async () => {
+      if (busy) return;
+      busy = true;
+      const dataDir = controller.currentConfig.settings.data_dir;
+      const request = readUpgradeRequest(dataDir);
+      const bin = request?.bin ?? process.argv[1]!;
+      const from = { pid: process.pid, version: VERSION };
+      try {
+        const to = await handOver({ bin, listenerFd: serverFd(controller.server!), release: () => controller.close(), log });
+        writeUpgradeResult(dataDir, { ok: true, from, to: { pid: to.pid, version: to.version }, at: new Date().toISOString() });
+        log.info('upgrade complete: the new controller is serving; exiting', { newPid: to.pid, newVersion: to.version });
+        resolve();
+      } catch (err) {
+        const error = (err as Error).message;
+        log.error('upgrade failed', { error });
+        writeUpgradeResult(dataDir, { ok: false, from, error, at: new Date().toISOString() });
+        if ((err as { released?: boolean }).released) {
+          // We had already let go: serve again, binding the port ourselves.
+          log.warn('taking the data dir back after the failed upgrade');
+          controller = await Controller.start({ ...base, listener: undefined });
+        }
+        busy = false;
+      }
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGUSR2', () => void upgrade());
+    // Node's default for SIGHUP is to exit; here it means "reload the config" (systemctl reload).
+    process.on('SIGHUP', () => void controller.reloader?.reload('SIGHUP'));
+  });
 }
