@@ -7,6 +7,7 @@ import { registerServe } from './commands/serve.js';
 import { registerDown } from './commands/down.js';
 import { registerConfig } from './commands/config.js';
 import { registerInit } from './commands/init.js';
+import { registerUpgrade } from './commands/upgrade.js';
 import { registerSpawn } from './commands/spawn.js';
 import { registerStop } from './commands/stop.js';
 import { registerRestart } from './commands/restart.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerDown(program);
   registerConfig(program);
   registerInit(program);
+  registerUpgrade(program);
   registerSpawn(program);
   registerStop(program);
   registerRestart(program);
