@@ -32,6 +32,10 @@ const NAME_STATUS: Record<string, ContentfulStatusCode> = {
   DuplicateInstanceError: 409,
   PortInUseError: 409,
   TimeoutError: 504,
+  // A rolling restart stopped at an instance that did not come back healthy: the service is
+  // partly unavailable, and the message says which instance failed and which were restarted.
+  RollError: 503,
+  SpawnError: 503,
 };
 
 export function statusOf(err: unknown): ContentfulStatusCode {

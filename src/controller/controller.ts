@@ -144,7 +144,8 @@ export class Controller {
     this.closers.push(() => void lock.release());
 
     const opened = openDatabase(dataDir, { appVersion: VERSION });
-    this.closers.push(() => {
+    // In front of the lock's release: the lock is let go last, after the database is closed.
+    this.closers.unshift(() => {
       opened.db.close();
     });
     if (opened.migratedFrom !== undefined) {
@@ -193,7 +194,9 @@ export class Controller {
         gracePeriodSec: 10,
       });
     } else if (opts.caddy.mode === 'external') {
-      features = await detectFeatures('caddy');
+      // Caddy 2.6 cannot tell its version over the admin API: only a binary named with --caddy-bin
+      // is asked; otherwise the 2.6 baseline is used, which every 2.x accepts.
+      if (opts.caddy.bin) features = await detectFeatures(opts.caddy.bin);
       target = new ExternalTarget(new CaddyAdminClient(opts.caddy.admin!), opts.domain);
     }
     if (target) {

@@ -94,6 +94,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
     this.ports = new PortAllocator(this.config.settings.port_range_start, this.config.settings.port_range_end);
+    // Every held wake request may listen for its instance's next state.
+    this.setMaxListeners(0);
   }
 
   // ---- queries -------------------------------------------------------------------------------
@@ -214,9 +216,37 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const t = this.track(record);
     if (record.observed === 'running' && !t.starting) return record;
     if (record.observed === 'failed') throw new SpawnError(formatKey(key), `instance ${formatKey(key)} has failed (${record.lastError ?? 'too many restarts'}); restart it explicitly`);
+    // A restart is already scheduled: requests wait for it rather than skipping the backoff.
+    if (record.observed === 'backoff' && t.restartTimer) return this.untilSettled(key);
     if (!t.starting) this.update(t, { desired: 'running' });
-    await this.startShared(t, service, 'wake');
+    try {
+      await this.startShared(t, service, 'wake');
+    } catch (err) {
+      // A failed wake counts like any failed start: backoff, and `failed` after max_restarts.
+      if (service.restart !== 'never' && !t.restartTimer) this.scheduleRestart(t, service, (err as Error).message.split('\n')[0] ?? 'wake failed');
+      throw err;
+    }
     return this.mustGet(key);
+  }
+
+  /** Resolves when the instance runs again, rejects when it has failed or was stopped. */
+  private untilSettled(key: InstanceKey): Promise<InstanceRecord> {
+    return new Promise((resolve, reject) => {
+      const onChange = (r: InstanceRecord | { service: string; id: string; removed: true }) => {
+        if (r.service !== key.service || r.id !== key.id) return;
+        if ('removed' in r) return done(new UnknownInstanceError(formatKey(key)));
+        if (r.observed === 'running') return done(undefined, r);
+        if (r.observed === 'failed' || r.desired === 'stopped') {
+          done(new SpawnError(formatKey(key), `instance ${formatKey(key)} is ${r.observed}: ${r.lastError ?? 'not running'}`));
+        }
+      };
+      const done = (err?: Error, r?: InstanceRecord) => {
+        this.off('change', onChange);
+        if (err) reject(err);
+        else resolve(r!);
+      };
+      this.on('change', onChange);
+    });
   }
 
   async restart(key: InstanceKey): Promise<InstanceRecord> {
@@ -318,7 +348,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return r;
   }
 
-  private async create(key: InstanceKey, weight: number): Promise<InstanceRecord> {
+  /** Creations one at a time: two concurrent spawns must not be handed the same free port. */
+  private creating: Promise<unknown> = Promise.resolve();
+
+  private create(key: InstanceKey, weight: number): Promise<InstanceRecord> {
+    const run = this.creating.then(() => this.createNow(key, weight));
+    this.creating = run.catch(() => undefined);
+    return run;
+  }
+
+  private async createNow(key: InstanceKey, weight: number): Promise<InstanceRecord> {
+    const existing = this.store.get(key.service, key.id);
+    if (existing) return existing;
     const port = await this.ports.allocate(this.store.usedPorts());
     const record: InstanceRecord = {
       service: key.service,

@@ -351,3 +351,35 @@ test('a recorded pid reused by an unrelated process is not adopted (nor killed)'
     stranger.kill('SIGKILL');
   }
 });
+
+test('wakes respect backoff and count as restarts: a crashing app still ends failed after max_restarts', async () => {
+  await withSupervisor(
+    (d) => settings(d) + service('api', 'idle_timeout = 1') + service('bad', `[service.bad.env]\nFAIL_IDS = "x"`),
+    async (h) => {
+      // "bad:x" exits at start; create it through a service whose record exists, then sleep it.
+      const a = await h.supervisor.spawn({ service: 'api', id: 'a' });
+      // Crash twice: the second restart waits backoff_base_ms; a wake arriving meanwhile waits for
+      // that scheduled restart instead of skipping the backoff.
+      await got(`http://127.0.0.1:${a.port}/__control/exit?code=1`).text();
+      await waitFor(() => h.store.get('api', 'a')!.observed === 'running' && h.store.get('api', 'a')!.pid !== a.pid, { timeoutMs: 5000 });
+      await got(`http://127.0.0.1:${a.port}/__control/exit?code=1`).text();
+      await waitFor(() => h.store.get('api', 'a')!.observed === 'backoff', { timeoutMs: 5000, what: 'backoff' });
+      const woken = await h.supervisor.wake({ service: 'api', id: 'a' });
+      assert.equal(woken.observed, 'running');
+      assert.equal(h.store.restartsSince('api', 'a', 0), 2, 'the wake was served by the scheduled restart, not an extra start');
+
+      const bad = h.store.get('api', 'a')!;
+      h.store.insert({ ...bad, service: 'bad', id: 'x', port: bad.port + 1, pid: null, pidStartTime: null, observed: 'asleep', desired: 'asleep' });
+      for (let i = 0; i < 6; i++) {
+        await h.supervisor.wake({ service: 'bad', id: 'x' }).catch(() => undefined);
+        if (h.store.get('bad', 'x')!.observed === 'failed') break;
+      }
+      const r = await waitFor(() => (h.store.get('bad', 'x')!.observed === 'failed' ? h.store.get('bad', 'x') : undefined), {
+        timeoutMs: 15_000,
+        what: 'failed after repeated failing wakes',
+      });
+      assert.equal(h.store.restartsSince('bad', 'x', 0), 3);
+      assert.equal(r!.health, 'failed');
+    },
+  );
+});

@@ -32,7 +32,7 @@ export function registerServe(program: Command): void {
     .option('-d, --domain <domain>', 'domain tenants are served under: {id}.{service}.{domain}', 'localhost')
     .option('--data-dir <dir>', 'overrides settings.data_dir')
     .option('--caddy-admin <addr>', "use a Caddy you run: its admin address (http://127.0.0.1:2019 or unix//path); default: tenement runs its own Caddy")
-    .option('--caddy-bin <path>', 'caddy binary for the managed Caddy', 'caddy')
+    .option('--caddy-bin <path>', 'caddy binary: runs the managed Caddy; with --caddy-admin, only asked its version (to use 2.7+ features)')
     .option('--http-port <port>', 'public HTTP port of the managed Caddy', parsePort, 8000)
     .option('--http-host <addr>', 'address the managed Caddy listens on (0.0.0.0 for the world)', '127.0.0.1')
     .option('--caddy-access-log <file>', "external Caddy: its JSON access log file (default: found in Caddy's logging config)")
@@ -49,8 +49,8 @@ Socket activation: with LISTEN_FDS (systemd), the controller listens on the inhe
       const caddy: CaddyOptions = !opts.caddy
         ? { mode: 'none' }
         : opts.caddyAdmin
-          ? { mode: 'external', admin: opts.caddyAdmin, accessLog: opts.caddyAccessLog }
-          : { mode: 'managed', bin: opts.caddyBin, httpPort: opts.httpPort, httpHost: opts.httpHost };
+          ? { mode: 'external', admin: opts.caddyAdmin, accessLog: opts.caddyAccessLog, bin: opts.caddyBin }
+          : { mode: 'managed', bin: opts.caddyBin ?? 'caddy', httpPort: opts.httpPort, httpHost: opts.httpHost };
       const listener = takeInheritedListener();
       if (listener) {
         setFdsToMask(listener.fds);
