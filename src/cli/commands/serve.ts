@@ -67,6 +67,11 @@ Socket activation: with LISTEN_FDS (systemd), the controller listens on the inhe
         log,
         listener,
       };
+      // Signals that arrive while starting are kept for when the controller is up: the default
+      // action (exit at once) would skip the orderly stop.
+      const early: NodeJS.Signals[] = [];
+      const keep = (signal: NodeJS.Signals) => early.push(signal);
+      for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] as const) process.on(sig, keep);
       let controller: Controller;
       try {
         controller = await Controller.start({
@@ -83,12 +88,13 @@ Socket activation: with LISTEN_FDS (systemd), the controller listens on the inhe
         throw err;
       }
       handover?.ready(VERSION);
-      await runUntilStopped(controller, base, log);
+      for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] as const) process.off(sig, keep);
+      await runUntilStopped(controller, base, log, early);
     });
 }
 
 /** Serves until SIGTERM/SIGINT, or until an upgrade hands over to a new controller. */
-async function runUntilStopped(first: Controller, base: ControllerOptions, log: Logger): Promise<void> {
+async function runUntilStopped(first: Controller, base: ControllerOptions, log: Logger, early: NodeJS.Signals[]): Promise<void> {
   let controller = first;
   let busy = false;
   await new Promise<void>((resolve) => {
@@ -130,5 +136,6 @@ async function runUntilStopped(first: Controller, base: ControllerOptions, log: 
     process.on('SIGUSR2', () => void upgrade());
     // Node's default for SIGHUP is to exit; here it means "reload the config" (systemctl reload).
     process.on('SIGHUP', () => void controller.reloader?.reload('SIGHUP'));
+    for (const sig of early) process.emit(sig, sig);
   });
 }
