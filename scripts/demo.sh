@@ -19,6 +19,7 @@ cport=${CONTROLLER_PORT:-8080}
 hport=${HTTP_PORT:-8000}
 config="$root/scripts/demo/tenement.toml"
 data="${DEMO_DATA_DIR:-$root/demo-data}"
+logfile="${DEMO_LOG:-$root/demo-controller.log}"
 ten() { node "$root/dist/src/cli/ten.js" "$@"; }
 
 cleanup() {
@@ -28,12 +29,12 @@ cleanup() {
 trap cleanup EXIT
 
 ten serve --config "$config" --data-dir "$data" --port "$cport" --http-port "$hport" --domain localhost \
-  >"$root/demo-controller.log" 2>&1 &
+  >"$logfile" 2>&1 &
 pid=$!
 
 for _ in $(seq 1 100); do
   if curl -fsS -H 'Host: alice.notes.localhost' "http://127.0.0.1:$hport/" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$pid" 2>/dev/null; then echo "controller exited; see demo-controller.log:" >&2; tail -20 "$root/demo-controller.log" >&2; exit 1; fi
+  if ! kill -0 "$pid" 2>/dev/null; then echo "controller exited; see $logfile:" >&2; tail -20 "$logfile" >&2; exit 1; fi
   sleep 0.2
 done
 
@@ -50,7 +51,7 @@ if [ "$check" = 1 ]; then
 fi
 cat <<MSG
 
-tenement is running (logs: demo-controller.log, data: $data).
+tenement is running (logs: $logfile, data: $data).
   curl -H 'Host: alice.notes.localhost' http://127.0.0.1:$hport/
   curl -H 'Host: bob.notes.localhost'   http://127.0.0.1:$hport/
   curl -X POST -H 'Host: carol.notes.localhost' http://127.0.0.1:$hport/   # unknown tenant: 404
