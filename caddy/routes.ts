@@ -141,7 +141,9 @@ function serviceHandler(state: RoutingState, service: RouteService): CaddyJson {
     ...(service.health
       ? {
           health_checks: {
-            active: { uri: service.health, interval: `${service.healthIntervalSec}s`, timeout: `${Math.min(service.healthIntervalSec, 5)}s` },
+            // On 2.6 one failed probe takes an upstream out until the next passing one (no
+            // `fails` threshold): a generous timeout keeps a briefly slow app from being dropped.
+            active: { uri: service.health, interval: `${service.healthIntervalSec}s`, timeout: '5s' },
           },
         }
       : {}),

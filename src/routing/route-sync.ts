@@ -40,6 +40,8 @@ export class RouteSync {
   private retryMs = 0;
   private stopped = false;
   private waiters: Array<() => void> = [];
+  /** Bumped by every push, so a read-back that raced a push is not mistaken for drift. */
+  private generation = 0;
   private syncedListeners: Array<() => void> = [];
 
   constructor(private readonly opts: RouteSyncOptions) {}
@@ -126,6 +128,7 @@ export class RouteSync {
       await this.opts.target.write(route);
       const ms = performance.now() - t0;
       this.pushed = route;
+      this.generation++;
       this.stats.pushes++;
       this.stats.lastError = null;
       this.retryMs = 0;
@@ -160,6 +163,7 @@ export class RouteSync {
 
   private async verify(): Promise<void> {
     if (this.stopped || this.running || this.timer || !this.pushed) return;
+    const generation = this.generation;
     let current: CaddyRoute | undefined;
     try {
       current = await this.opts.target.read();
@@ -169,7 +173,7 @@ export class RouteSync {
       this.stats.lastError = (err as Error).message;
       return;
     }
-    if (this.running || this.timer || !this.pushed) return;
+    if (this.running || this.timer || !this.pushed || generation !== this.generation) return;
     if (current !== undefined && isDeepStrictEqual(current, this.pushed)) return;
     this.opts.log.warn(current === undefined ? "tenement's routes are missing from Caddy (restarted or reloaded?); restoring them" : "Caddy's copy of tenement's routes differs; restoring it", {
       target: this.opts.target.describe,
