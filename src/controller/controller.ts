@@ -350,6 +350,9 @@ export class Controller {
     await capture.start();
     retention.start();
     await this.supervisor.start();
+    // Declared instances are up: have their routes in Caddy before saying ready (returns after one
+    // attempt if Caddy is unreachable; the sync keeps retrying).
+    await this.router?.pushNow();
     await reloader.watch();
     log.info('controller ready', {
       version: VERSION,

@@ -144,7 +144,14 @@ export class RouteSync {
       this.opts.onPush?.(false, performance.now() - t0);
       this.retryMs = Math.min(this.retryMs ? this.retryMs * 2 : 100, 2000);
       this.pushed = undefined;
-      this.request(this.retryMs);
+      // A timer, not `again`: retrying inside the running loop would spin while Caddy is down.
+      if (!this.timer && !this.stopped) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          void this.run();
+        }, this.retryMs);
+        this.timer.unref();
+      }
     }
   }
 

@@ -71,7 +71,8 @@ test('SIGKILLed controller: tenants keep running and the next controller adopts 
       'same pids and ports: nothing restarted',
     );
     assert.ok(after.every((r) => r.restartCount === 0));
-    assert.match(second.log(), /adopted running instance/);
+    // /health answers as soon as the listener is up; adoption follows.
+    await waitFor(() => /adopted running instance.*api:bob|api:bob.*adopted running instance/.test(second.log()), { timeoutMs: 10_000, what: 'adoption logged' });
 
     // Graceful stop of the controller leaves tenants running too.
     await second.stop('SIGTERM');
