@@ -67,11 +67,18 @@ Socket activation: with LISTEN_FDS (systemd), the controller listens on the inhe
         log,
         listener,
       };
-      // Signals that arrive while starting are kept for when the controller is up: the default
-      // action (exit at once) would skip the orderly stop.
+      // One listener per signal for the whole life of the process: signals that arrive while
+      // starting are kept for when the controller is up (the default action would exit at once),
+      // and listeners are never swapped (libuv drops a signal caught just before its handle closes).
       const early: NodeJS.Signals[] = [];
-      const keep = (signal: NodeJS.Signals) => early.push(signal);
-      for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] as const) process.on(sig, keep);
+      let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+      for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] as const) {
+        process.on(sig, (signal: NodeJS.Signals) => (onSignal ? onSignal(signal) : early.push(signal)));
+      }
+      const handleSignals = (fn: (signal: NodeJS.Signals) => void) => {
+        onSignal = fn;
+        for (const signal of early.splice(0)) fn(signal);
+      };
       let controller: Controller;
       try {
         controller = await Controller.start({
@@ -88,13 +95,17 @@ Socket activation: with LISTEN_FDS (systemd), the controller listens on the inhe
         throw err;
       }
       handover?.ready(VERSION);
-      for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] as const) process.off(sig, keep);
-      await runUntilStopped(controller, base, log, early);
+      await runUntilStopped(controller, base, log, handleSignals);
     });
 }
 
 /** Serves until SIGTERM/SIGINT, or until an upgrade hands over to a new controller. */
-async function runUntilStopped(first: Controller, base: ControllerOptions, log: Logger, early: NodeJS.Signals[]): Promise<void> {
+async function runUntilStopped(
+  first: Controller,
+  base: ControllerOptions,
+  log: Logger,
+  handleSignals: (fn: (signal: NodeJS.Signals) => void) => void,
+): Promise<void> {
   let controller = first;
   let busy = false;
   await new Promise<void>((resolve) => {
@@ -131,11 +142,11 @@ async function runUntilStopped(first: Controller, base: ControllerOptions, log: 
         busy = false;
       }
     };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    process.on('SIGUSR2', () => void upgrade());
-    // Node's default for SIGHUP is to exit; here it means "reload the config" (systemctl reload).
-    process.on('SIGHUP', () => void controller.reloader?.reload('SIGHUP'));
-    for (const sig of early) process.emit(sig, sig);
+    handleSignals((signal) => {
+      if (signal === 'SIGUSR2') void upgrade();
+      // SIGHUP means "reload the config" (systemctl reload), not Node's default exit.
+      else if (signal === 'SIGHUP') void controller.reloader?.reload('SIGHUP');
+      else stop(signal);
+    });
   });
 }
