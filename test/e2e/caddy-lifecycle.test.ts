@@ -1,24 +1,12 @@
 // Managed Caddy across controller restarts and crashes; batching of config changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tenantConfig } from '../helpers/tenant-config.js';
 import { withStack } from '../helpers/stack.js';
-import { TENANT_COMMAND } from '../helpers/supervisor-harness.js';
-import { portRange } from '../helpers/port-range.js';
 import { waitFor } from '../../src/util/wait.js';
 import { pidRunning } from '../helpers/processes.js';
 
-const config = (dataDir: string, ids: string[]) => `
-[settings]
-data_dir = ${JSON.stringify(dataDir)}
-health_check_interval = 2
-${portRange().toml}
-[service.api]
-command = ${JSON.stringify(TENANT_COMMAND)}
-health = "/health"
-
-[instances]
-api = ${JSON.stringify(ids)}
-`;
+const config = (dataDir: string, ids: string[]) => tenantConfig(dataDir, { instances: { api: ids }, healthCheckInterval: 2 });
 
 test('the managed Caddy survives a controller restart: same pid, no config change, routes keep working', async () => {
   await withStack(

@@ -1,24 +1,11 @@
 // Weights, deploys and blue-green swaps through a real Caddy, counting Caddy config changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tenantConfig } from '../helpers/tenant-config.js';
 import { withStack } from '../helpers/stack.js';
-import { TENANT_COMMAND } from '../helpers/supervisor-harness.js';
-import { portRange } from '../helpers/port-range.js';
 import { waitFor } from '../../src/util/wait.js';
 
-const config = (dataDir: string, ids: string[], env = '') => `
-[settings]
-data_dir = ${JSON.stringify(dataDir)}
-health_check_interval = 1
-${portRange().toml}
-[service.api]
-command = ${JSON.stringify(TENANT_COMMAND)}
-health = "/health"
-startup_timeout = 5
-${env}
-[instances]
-api = ${JSON.stringify(ids)}
-`;
+const config = (dataDir: string, ids: string[], env = '') => tenantConfig(dataDir, { services: { api: `startup_timeout = 5\n${env}` }, instances: { api: ids } });
 
 type Answer = { id: string };
 

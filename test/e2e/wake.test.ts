@@ -3,23 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { tenantConfig } from '../helpers/tenant-config.js';
 import { withStack, type Stack } from '../helpers/stack.js';
-import { TENANT_COMMAND } from '../helpers/supervisor-harness.js';
-import { portRange } from '../helpers/port-range.js';
 import { waitFor } from '../../src/util/wait.js';
 
-const config = (dataDir: string, ids: string[]) => `
-[settings]
-data_dir = ${JSON.stringify(dataDir)}
-health_check_interval = 1
-${portRange().toml}
-[service.api]
-command = ${JSON.stringify(TENANT_COMMAND)}
-health = "/health"
-
-[instances]
-api = ${JSON.stringify(ids)}
-`;
+const config = (dataDir: string, ids: string[]) => tenantConfig(dataDir, { instances: { api: ids } });
 
 type Answer = { id: string; pid: number; length: number; sha256: string };
 
