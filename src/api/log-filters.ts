@@ -1,20 +1,14 @@
 // The filters shared by GET /api/logs and GET /api/logs/stream, parsed once, applied to the store
 // query or (for live lines) in memory.
 import type { Context } from 'hono';
-import type { LogLevel, LogQuery, LogStream } from '../store/log-store.js';
+import type { LogLevel, LogQuery } from '../store/log-store.js';
 import type { LogLine } from '../store/types.js';
 import type { ApiEnv } from './env.js';
 import { HttpError } from './errors.js';
 import { labelQuery, timeQuery } from './validate.js';
 
-export interface LogFilters {
-  service?: string;
-  instance?: string;
-  level?: LogLevel;
-  stream?: LogStream;
-  search?: string;
-  since?: number;
-}
+/** The filters of GET /api/logs and its stream: a log query without paging. */
+export type LogFilters = Omit<LogQuery, 'afterId' | 'limit'>;
 
 const LEVELS: Record<string, LogLevel> = { debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error' };
 const MAX_SEARCH = 1000;

@@ -160,6 +160,12 @@ async function assertOneOfEach(dataDir: string, ctl: number): Promise<void> {
   }
 }
 
+/** A failure message with what the clients saw and what the controller said last. */
+function explain(err: unknown, load: { failures: unknown } | undefined, log: string): Error {
+  const tail = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').slice(-15).join('\n') : '';
+  return new Error(`${(err as Error).message}\nfailures so far: ${JSON.stringify(load?.failures).slice(0, 2000)}\ncontroller log tail:\n${tail}`);
+}
+
 async function finish(s: Setup & { cleanup: () => void }, stopController: () => Promise<void>) {
   await stopController().catch(() => undefined);
   await runTen(['down', '--config', s.config]).catch(() => undefined);
@@ -246,7 +252,7 @@ test('socket activation (systemd-socket-activate): a graceful restart and a SIGK
     assert.equal(after['api:b'], running['api:b']);
     await assertOneOfEach(s.dataDir, controllerPid()!);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\nfailures so far: ${JSON.stringify(load?.failures).slice(0, 2000)}\ncontroller log tail:\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').slice(-15).join('\n') : ''}`);
+    throw explain(err, load, log);
   } finally {
     await load?.stop();
     fs.writeFileSync(stopFile, '');
@@ -294,7 +300,7 @@ test('handover upgrade without systemd (`ten upgrade --bin`): twice, no request 
     assert.equal(after['api:b'], running['api:b']);
     await assertOneOfEach(s.dataDir, controllerPid()!);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\nfailures so far: ${JSON.stringify(load?.failures).slice(0, 2000)}\ncontroller log tail:\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').slice(-15).join('\n') : ''}`);
+    throw explain(err, load, log);
   } finally {
     await load?.stop();
     const left = await finish(s, async () => {
