@@ -3,6 +3,7 @@
 //   process events -> store -> gates + routes
 // It owns the data-dir lock for its whole life and releases it last.
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { CaddyAdminClient } from '../../caddy/admin-client.js';
 import { accessLogFiles } from '../../caddy/external.js';
@@ -31,6 +32,7 @@ import { LogFeed } from '../logs/log-feed.js';
 import { LogRetention } from '../logs/retention.js';
 import { Metrics } from '../metrics/metrics.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import type { InstanceRecord } from '../store/types.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import { ControllerControlPlane } from './control-plane.js';
@@ -157,13 +159,17 @@ export class Controller {
     const metrics = new Metrics();
 
     let activity: Activity | undefined;
+    let wake: WakeEndpoint | undefined;
     this.supervisor = new Supervisor({
       config: this.config,
       store,
       log,
-      isBusy: (r) => activity?.isBusy(r) ?? false,
+      isBusy: async (r) => (wake?.busy(r) ?? false) || ((await activity?.isBusy(r)) ?? false),
       beforeStop: async (r) => {
-        if (this.router && activity) await this.router.drain(r, (x) => activity!.isBusy(x), (this.config.services[r.service]?.request_timeout ?? 30) * 1000);
+        if (this.router && activity) {
+          const busy = async (x: InstanceRecord) => (wake?.busy(x) ?? false) || (await activity!.isBusy(x));
+          await this.router.drain(r, busy, (this.config.services[r.service]?.request_timeout ?? 30) * 1000);
+        }
       },
     });
     this.closers.unshift(() => this.supervisor.detach());
@@ -275,7 +281,7 @@ export class Controller {
       log,
     });
     const honoListener = getRequestListener(api.fetch);
-    const wake = new WakeEndpoint({
+    wake = new WakeEndpoint({
       key: wakeKey,
       supervisor: this.supervisor,
       config: () => this.config,
@@ -284,9 +290,13 @@ export class Controller {
     });
     const ask = new TlsAsk(() => (this.router ? this.router.hosts() : new Set()));
     const server = http.createServer((req, res) => {
-      if (isWakeRequest(req)) return void wake.handle(req, res);
+      if (isWakeRequest(req)) return void wake!.handle(req, res);
       if (req.url?.startsWith(TlsAsk.PATH)) return ask.handle(req, res);
       void honoListener(req, res);
+    });
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (isWakeRequest(req)) void wake!.handleUpgrade(req, socket, head);
+      else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
     });
     await listen(server, opts.host, opts.port, opts.listener);
     this.server = server;

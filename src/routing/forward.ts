@@ -1,6 +1,8 @@
 // Forwarding one request the controller holds (a wake) to the instance, streaming both ways:
 // the body of any size is piped, never buffered.
 import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WAKE_HEADER, WAKE_KEY_HEADER } from '../../caddy/routes.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
@@ -45,4 +47,32 @@ export function forward(req: http.IncomingMessage, res: http.ServerResponse, por
     });
     req.pipe(upstream);
   });
+}
+
+/**
+ * Hands an Upgrade request (WebSocket) to the instance: the request head is replayed on a new
+ * connection and the two sockets are spliced; the instance answers the handshake itself.
+ */
+export function forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, port: number): void {
+  const skip = new Set([WAKE_HEADER.toLowerCase(), WAKE_KEY_HEADER.toLowerCase()]);
+  const upstream = net.connect({ host: '127.0.0.1', port }, () => {
+    let raw = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      if (!skip.has(req.rawHeaders[i]!.toLowerCase())) raw += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+    }
+    upstream.write(`${raw}\r\n`);
+    if (head.length > 0) upstream.write(head);
+    socket.pipe(upstream).pipe(socket);
+  });
+  const close = () => {
+    upstream.destroy();
+    socket.destroy();
+  };
+  upstream.once('error', close);
+  socket.once('error', close);
+  upstream.once('close', () => socket.destroy());
+  socket.once('close', () => upstream.destroy());
+  // Caddy ends its side when the client is gone; servers may not close a half-closed socket
+  // (http.Server allows half-open), so the end of the client side ends the whole stream.
+  socket.once('end', close);
 }

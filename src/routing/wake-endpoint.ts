@@ -1,7 +1,8 @@
 // The controller's side of a gated route. Caddy sends here every request for an instance that is
 // not serving (asleep, starting, restarting); the controller starts it on its stored port if
 // needed, waits until it is healthy, and forwards the request. Concurrent requests share one start.
-import type http from 'node:http';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import crypto from 'node:crypto';
 import { WAKE_HEADER, WAKE_KEY_HEADER } from '../../caddy/routes.js';
 import type { Config } from '../config/types.js';
@@ -9,7 +10,7 @@ import type { InstanceRecord } from '../store/types.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Logger } from '../util/logger.js';
 import { isDnsLabel } from '../util/instance-key.js';
-import { forward } from './forward.js';
+import { forward, forwardUpgrade } from './forward.js';
 
 export interface WakeEndpointDeps {
   key: string;
@@ -44,6 +45,9 @@ function pickWeighted(records: InstanceRecord[]): InstanceRecord | undefined {
 
 export class WakeEndpoint {
   private readonly keyBuf: Buffer;
+  /** Requests and streams the controller is forwarding now, per instance: Caddy counts them as
+   * requests to the controller, so the instance would otherwise look idle. */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(private readonly deps: WakeEndpointDeps) {
     this.keyBuf = Buffer.from(deps.key);
@@ -54,25 +58,67 @@ export class WakeEndpoint {
     return given.length === this.keyBuf.length && crypto.timingSafeEqual(given, this.keyBuf);
   }
 
-  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (!this.authorized(req)) return reply(res, 403, 'wake requests are accepted from tenement\'s Caddy routes only');
+  /** Wakes the target of a held request: the instance to forward to, or why not (status + reason). */
+  private async resolve(req: http.IncomingMessage): Promise<{ record: InstanceRecord; timeoutMs: number } | { status: number; message: string }> {
+    if (!this.authorized(req)) return { status: 403, message: "wake requests are accepted from tenement's Caddy routes only" };
     const target = String(req.headers[WAKE_HEADER.toLowerCase()]);
     const [service, id, ...rest] = target.split(':');
     if (!service || !isDnsLabel(service) || rest.length > 0 || (id !== undefined && !isDnsLabel(id))) {
-      return reply(res, 400, `bad wake target "${target}"`);
+      return { status: 400, message: `bad wake target "${target}"` };
     }
     const svc = this.deps.config().services[service];
-    if (!svc) return reply(res, 404, `no service ${service}`);
+    if (!svc) return { status: 404, message: `no service ${service}` };
     let record: InstanceRecord | undefined;
     try {
       record = id !== undefined ? await this.wakeInstance(service, id) : await this.wakeService(service);
     } catch (err) {
       const message = (err as Error).message.split('\n')[0] ?? 'wake failed';
       this.deps.log.warn('wake failed', { target, error: message });
-      return reply(res, (err as { status?: number }).status ?? 503, message);
+      return { status: (err as { status?: number }).status ?? 503, message };
     }
-    if (!record) return reply(res, 404, id !== undefined ? `no instance ${service}:${id}` : `no instance of ${service} takes traffic`);
-    await forward(req, res, record.port, svc.request_timeout * 1000);
+    if (!record) return { status: 404, message: id !== undefined ? `no instance ${service}:${id}` : `no instance of ${service} takes traffic` };
+    return { record, timeoutMs: svc.request_timeout * 1000 };
+  }
+
+  /** True while the controller forwards a request or stream to the instance. */
+  busy(record: Pick<InstanceRecord, 'service' | 'id'>): boolean {
+    return (this.inFlight.get(`${record.service}:${record.id}`) ?? 0) > 0;
+  }
+
+  private track(record: InstanceRecord): () => void {
+    const key = `${record.service}:${record.id}`;
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.inFlight.get(key) ?? 1) - 1;
+      if (n <= 0) this.inFlight.delete(key);
+      else this.inFlight.set(key, n);
+    };
+  }
+
+  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const r = await this.resolve(req);
+    if ('status' in r) return reply(res, r.status, r.message);
+    const untrack = this.track(r.record);
+    try {
+      await forward(req, res, r.record.port, r.timeoutMs);
+    } finally {
+      untrack();
+    }
+  }
+
+  /** A WebSocket (or other Upgrade) request for a sleeping instance: wake it, then splice the sockets. */
+  async handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const r = await this.resolve(req);
+    if ('status' in r) {
+      socket.end(`HTTP/1.1 ${r.status} ${http.STATUS_CODES[r.status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n\r\ntenement: ${r.message}\n`);
+      return;
+    }
+    const untrack = this.track(r.record);
+    socket.once('close', untrack);
+    forwardUpgrade(req, socket, head, r.record.port);
   }
 
   private async wakeInstance(service: string, id: string): Promise<InstanceRecord | undefined> {

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import net from 'node:net';
 import { tenantConfig } from '../helpers/tenant-config.js';
 import { withStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../../src/util/wait.js';
@@ -111,6 +112,35 @@ test('an idle instance sleeps by itself (activity from the access log) and wakes
         assert.equal((await s.request('idler.api.localhost')).statusCode, 200);
         await new Promise((r) => setTimeout(r, 300));
         assert.equal(s.controller.supervisor.get({ service: 'api', id: 'idler' })!.observed, 'running', `still awake after ${i + 1} requests`);
+      }
+    },
+  );
+});
+
+test('a WebSocket to a sleeping instance wakes it, and an open stream keeps it from going idle', async () => {
+  await withStack(
+    (d) => config(d, ['ws']).replace('health = "/health"', 'health = "/health"\nidle_timeout = 1'),
+    async (s) => {
+      await sleepInstance(s, 'ws');
+      const sock = net.connect(s.httpPort, '127.0.0.1');
+      let got = '';
+      sock.on('data', (d: Buffer) => (got += d.toString()));
+      sock.write(
+        'GET /chat HTTP/1.1\r\nHost: ws.api.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      try {
+        await waitFor(() => /101 Switching Protocols[\s\S]*hello from ws pid \d+/.test(got), { timeoutMs: 10_000, what: 'upgrade answered by the woken instance' });
+        sock.write('ping-1\n');
+        await waitFor(() => got.includes('ping-1'), { timeoutMs: 5000, what: 'echo through the woken stream' });
+        // Longer than idle_timeout with the stream open: Caddy counts it in flight, so no sleep.
+        const until = Date.now() + 2500;
+        await waitFor(() => Date.now() > until, { timeoutMs: 4000, intervalMs: 100, maxIntervalMs: 100 });
+        assert.equal(s.controller.supervisor.get({ service: 'api', id: 'ws' })!.observed, 'running', 'an open stream is not idle');
+        sock.write('ping-2\n');
+        await waitFor(() => got.includes('ping-2'), { timeoutMs: 5000, what: 'stream still alive' });
+      } finally {
+        sock.destroy();
       }
     },
   );
