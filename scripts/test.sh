@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 ensure_node
 ensure_npm_deps
 ensure_caddy
+ensure_socket_activate
 npm run --silent build
 exec node scripts/run-tests.mjs "$@"

@@ -46,3 +46,19 @@ ensure_caddy() {
   echo "or run this script as root to have it installed for you." >&2
   exit 1
 }
+
+# The socket-activation tests run the controller under systemd-socket-activate (Debian's systemd
+# package); only the test suite needs it.
+ensure_socket_activate() {
+  if command -v systemd-socket-activate >/dev/null 2>&1; then
+    return
+  fi
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing systemd-socket-activate (apt-get install -y systemd)..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
+    return
+  fi
+  echo "systemd-socket-activate is missing (Debian/Ubuntu: sudo apt-get install -y systemd); the socket-activation tests need it" >&2
+  exit 1
+}
