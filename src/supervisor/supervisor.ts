@@ -597,7 +597,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.closed || t.pid === null || t.stopping) return;
     const record = this.store.get(t.service, t.id);
     if (!record) return;
-    const result = await probe(record.port, service.health, Math.min(5000, this.config.settings.health_check_interval * 1000));
+    // A fixed 5 s budget, not the interval: a short interval must not turn a briefly slow app
+    // (a loaded machine) into three failures and a restart.
+    const result = await probe(record.port, service.health, 5000);
     if (this.closed || t.pid === null || t.stopping) return;
     this.emit('healthCheck', { service: t.service, id: t.id }, result.ok);
     const interval = this.config.settings.health_check_interval * 1000;

@@ -88,6 +88,7 @@ for (const mode of ['fresh connections', 'keep-alive connections'] as const) {
         };
         const loops = [loop('GET'), loop('POST'), loop('GET'), loop('POST')];
         await waitFor(() => seen.length >= 100, { timeoutMs: 10_000, what: 'load running' });
+        const swapStart = seen.length;
         await s.controller.control.route('api', 'v1', 'v2');
         const swappedAt = seen.length;
         await waitFor(() => seen.length >= swappedAt + 200, { timeoutMs: 10_000, what: 'load after the swap' });
@@ -98,7 +99,9 @@ for (const mode of ['fresh connections', 'keep-alive connections'] as const) {
         // most one per client connection open at the instant of the reload.
         const bound = loops.length;
         assert.ok(failures.length <= bound, `${failures.length} failed requests (bound ${bound}) of ${seen.length + failures.length}: ${failures.join(', ')}`);
-        assert.ok(seen.slice(0, swappedAt).every((id) => id === 'v1'), 'before the swap only v1 answers');
+        // Answers that completed before the swap began came from v1; those completing while it is
+        // pushed may come from either.
+        assert.ok(seen.slice(0, swapStart).every((id) => id === 'v1'), 'before the swap only v1 answers');
         assert.ok(seen.slice(swappedAt + loops.length).every((id) => id === 'v2'), 'after the swap only v2 answers');
       },
     );
