@@ -8,11 +8,13 @@ import { WAKE_HEADER, WAKE_KEY_HEADER } from '../../caddy/routes.js';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 16 });
 
+/** Headers only Caddy's wake routes set: they stop at the controller. */
+const TENEMENT_HEADERS = new Set([WAKE_HEADER.toLowerCase(), WAKE_KEY_HEADER.toLowerCase()]);
+
 function requestHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k)) continue;
-    if (k === WAKE_HEADER.toLowerCase() || k === WAKE_KEY_HEADER.toLowerCase()) continue;
+    if (v === undefined || HOP_BY_HOP.has(k) || TENEMENT_HEADERS.has(k)) continue;
     out[k] = v;
   }
   return out;
@@ -54,11 +56,10 @@ export function forward(req: http.IncomingMessage, res: http.ServerResponse, por
  * connection and the two sockets are spliced; the instance answers the handshake itself.
  */
 export function forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, port: number): void {
-  const skip = new Set([WAKE_HEADER.toLowerCase(), WAKE_KEY_HEADER.toLowerCase()]);
   const upstream = net.connect({ host: '127.0.0.1', port }, () => {
     let raw = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      if (!skip.has(req.rawHeaders[i]!.toLowerCase())) raw += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+      if (!TENEMENT_HEADERS.has(req.rawHeaders[i]!.toLowerCase())) raw += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
     }
     upstream.write(`${raw}\r\n`);
     if (head.length > 0) upstream.write(head);

@@ -160,7 +160,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (record.desired === 'running' && record.observed === 'stopped') {
       // Stopped on purpose by `ten down`: this start brings it back.
       log.info('starting instance stopped by `ten down`');
-      this.startShared(t, service, 'restore').catch((err: Error) => this.scheduleRestart(t, service, err.message.split('\n')[0] ?? err.message));
+      this.startShared(t, service, 'restore').catch((err: Error) => this.scheduleRestart(t, service, err.message));
       return;
     }
     if (record.desired === 'running' && record.observed !== 'failed') {
@@ -223,7 +223,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       await this.startShared(t, service, 'wake');
     } catch (err) {
       // A failed wake counts like any failed start: backoff, and `failed` after max_restarts.
-      if (service.restart !== 'never' && !t.restartTimer) this.scheduleRestart(t, service, (err as Error).message.split('\n')[0] ?? 'wake failed');
+      if (service.restart !== 'never' && !t.restartTimer) this.scheduleRestart(t, service, (err as Error).message);
       throw err;
     }
     return this.mustGet(key);
@@ -553,8 +553,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  private scheduleRestart(t: TrackedInstance, service: ServiceConfig, reason: string): void {
+  private scheduleRestart(t: TrackedInstance, service: ServiceConfig, why: string): void {
     if (this.closed) return;
+    // Spawn errors carry the process's last output on further lines; the reason is the first.
+    const reason = why.split('\n')[0] || why;
     this.cancelRestart(t);
     const s = this.config.settings;
     const now = this.now();
@@ -576,7 +578,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (this.closed) return;
       this.startShared(t, service, `restart after: ${reason}`).catch((err: Error) => {
         if (this.closed || !this.store.get(t.service, t.id)) return;
-        this.scheduleRestart(t, service, err.message.split('\n')[0] ?? err.message);
+        this.scheduleRestart(t, service, err.message);
       });
     }, wait);
   }

@@ -160,6 +160,16 @@ async function assertOneOfEach(dataDir: string, ctl: number): Promise<void> {
   }
 }
 
+/** After the switches: no request failed, running tenants kept their pids, nothing extra runs. */
+async function assertNothingLost(load: ReturnType<typeof startLoad>, dataDir: string, running: Record<string, number | null>, ctl: number): Promise<void> {
+  await load.stop();
+  assert.deepEqual(load.failures, { running: [], sleeping: [], api: [] }, `failed requests (ok: ${JSON.stringify(load.ok)})`);
+  const after = tenantPids(dataDir);
+  assert.equal(after['api:a'], running['api:a'], 'running tenants were adopted, not restarted');
+  assert.equal(after['api:b'], running['api:b']);
+  await assertOneOfEach(dataDir, ctl);
+}
+
 /** A failure message with what the clients saw and what the controller said last. */
 function explain(err: unknown, load: { failures: unknown } | undefined, log: string): Error {
   const tail = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').slice(-15).join('\n') : '';
@@ -245,12 +255,7 @@ test('socket activation (systemd-socket-activate): a graceful restart and a SIGK
         what: `API and sleeping-tenant requests served after ${name}`,
       });
     }
-    await load.stop();
-    assert.deepEqual(load.failures, { running: [], sleeping: [], api: [] }, `failed requests (ok: ${JSON.stringify(load.ok)})`);
-    const after = tenantPids(s.dataDir);
-    assert.equal(after['api:a'], running['api:a'], 'running tenants were adopted, not restarted');
-    assert.equal(after['api:b'], running['api:b']);
-    await assertOneOfEach(s.dataDir, controllerPid()!);
+    await assertNothingLost(load, s.dataDir, running, controllerPid()!);
   } catch (err) {
     throw explain(err, load, log);
   } finally {
@@ -293,12 +298,7 @@ test('handover upgrade without systemd (`ten upgrade --bin`): twice, no request 
       });
     }
     assert.equal((await first.exited).code, 0, 'the first controller exited cleanly after handing over');
-    await load.stop();
-    assert.deepEqual(load.failures, { running: [], sleeping: [], api: [] }, `failed requests (ok: ${JSON.stringify(load.ok)})`);
-    const after = tenantPids(s.dataDir);
-    assert.equal(after['api:a'], running['api:a'], 'running tenants were adopted, not restarted');
-    assert.equal(after['api:b'], running['api:b']);
-    await assertOneOfEach(s.dataDir, controllerPid()!);
+    await assertNothingLost(load, s.dataDir, running, controllerPid()!);
   } catch (err) {
     throw explain(err, load, log);
   } finally {
