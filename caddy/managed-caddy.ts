@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { Logger } from '../src/util/logger.js';
 import { isSameProcess, readProcStartTime } from '../src/util/proc.js';
 import { stopGroup } from '../src/supervisor/process-group.js';
-import { closeMasked, maskedStdio } from '../src/supervisor/launch.js';
+import { closeMasked, maskedStdio } from '../src/supervisor/runtime/masked-fds.js';
+import { fdsToMask } from '../src/controller/inherited-listener.js';
 import { waitFor } from '../src/util/wait.js';
 import { CaddyAdminClient } from './admin-client.js';
 
@@ -93,7 +94,7 @@ export class ManagedCaddy {
     this.saveConfig(config);
     fs.rmSync(this.paths.adminSocket, { force: true });
     const out = fs.openSync(this.paths.logFile, 'a');
-    const masks = maskedStdio();
+    const masks = maskedStdio(fdsToMask());
     let pid: number;
     try {
       const child = spawn(this.bin, ['run', '--config', this.paths.configFile], {

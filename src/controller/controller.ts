@@ -31,13 +31,14 @@ import { LogCapture } from '../logs/log-capture.js';
 import { LogFeed } from '../logs/log-feed.js';
 import { LogRetention } from '../logs/retention.js';
 import { Metrics } from '../metrics/metrics.js';
+import { RuntimeRegistry } from '../supervisor/runtime/registry.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { InstanceRecord } from '../store/types.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import { ControllerControlPlane } from './control-plane.js';
 import { ConfigReloader } from './config-reload.js';
-import type { InheritedListener } from './inherited-listener.js';
+import { fdsToMask, type InheritedListener } from './inherited-listener.js';
 import { loadWakeKey } from './wake-key.js';
 
 export interface CaddyOptions {
@@ -164,6 +165,7 @@ export class Controller {
       config: this.config,
       store,
       log,
+      runtimes: new RuntimeRegistry({ noInherit: fdsToMask() }),
       isBusy: async (r) => (wake?.busy(r) ?? false) || ((await activity?.isBusy(r)) ?? false),
       beforeStop: async (r) => {
         if (this.router && activity) {
