@@ -31,6 +31,7 @@ import { LogCapture } from '../logs/log-capture.js';
 import { LogFeed } from '../logs/log-feed.js';
 import { LogRetention } from '../logs/retention.js';
 import { Metrics } from '../metrics/metrics.js';
+import { caddyProcessHost } from '../routing/caddy-process-host.js';
 import { RuntimeRegistry } from '../supervisor/runtime/registry.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { InstanceRecord } from '../store/types.js';
@@ -38,7 +39,7 @@ import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import { ControllerControlPlane } from './control-plane.js';
 import { ConfigReloader } from './config-reload.js';
-import { fdsToMask, type InheritedListener } from './inherited-listener.js';
+import type { InheritedListener } from './inherited-listener.js';
 import { loadWakeKey } from './wake-key.js';
 
 export interface CaddyOptions {
@@ -66,6 +67,12 @@ export interface ControllerOptions {
   log: Logger;
   /** A listening socket to use instead of binding host:port (systemd socket activation, handover). */
   listener?: InheritedListener | undefined;
+  /**
+   * Descriptors no process the controller starts (tenants, Caddy) may inherit: its inherited
+   * listening socket(s). A child holding the controller's socket would keep it open after the
+   * controller died, and connections would queue unanswered.
+   */
+  noInherit?: readonly number[];
   /** Awaited before the data-dir lock is taken (a handover waits here for the old controller to let go). */
   beforeLock?: (dataDir: string) => Promise<void>;
   /** How long close() lets in-flight requests finish before cutting them. */
@@ -165,7 +172,7 @@ export class Controller {
       config: this.config,
       store,
       log,
-      runtimes: new RuntimeRegistry({ noInherit: fdsToMask() }),
+      runtimes: new RuntimeRegistry({ noInherit: opts.noInherit ?? [] }),
       isBusy: async (r) => (wake?.busy(r) ?? false) || ((await activity?.isBusy(r)) ?? false),
       beforeStop: async (r) => {
         if (this.router && activity) {
@@ -193,7 +200,7 @@ export class Controller {
     if (opts.caddy.mode === 'managed') {
       const bin = opts.caddy.bin ?? 'caddy';
       features = await detectFeatures(bin);
-      this.managedCaddy = new ManagedCaddy(bin, dataDir, log);
+      this.managedCaddy = new ManagedCaddy(bin, dataDir, log, caddyProcessHost({ noInherit: opts.noInherit ?? [] }));
       accessLog = this.managedCaddy.paths.accessLog;
       target = new ManagedTarget(this.managedCaddy, {
         adminListen: this.managedCaddy.adminAddress,

@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readProcStartTime } from '../../util/proc.js';
 import { groupAlive, signalGroup, stopGroup } from '../process-group.js';
-import { closeMasked, maskedStdio } from './masked-fds.js';
 import { LaunchError, type LaunchedProcess, type LaunchSpec, type Runtime, type StopResult } from './runtime.js';
 
 export interface ProcessRuntimeOptions {
@@ -69,5 +68,26 @@ export class ProcessRuntime implements Runtime {
 
   kill(pid: number): void {
     signalGroup(pid, 'SIGKILL');
+  }
+}
+
+/** stdio entries (from fd 3 up) that cover each descriptor in `fds` with /dev/null in the child. */
+function maskedStdio(fds: readonly number[]): Array<number | 'ignore'> {
+  if (fds.length === 0) return [];
+  const top = Math.max(...fds);
+  const devNull = fs.openSync('/dev/null', 'r');
+  const extra: Array<number | 'ignore'> = [];
+  for (let fd = 3; fd <= top; fd++) extra.push(fds.includes(fd) ? devNull : 'ignore');
+  return extra;
+}
+
+/** Closes the parent's copies of what maskedStdio opened. */
+function closeMasked(stdio: Array<number | 'ignore'>): void {
+  const seen = new Set<number>();
+  for (const s of stdio) {
+    if (typeof s === 'number' && !seen.has(s)) {
+      seen.add(s);
+      fs.closeSync(s);
+    }
   }
 }
