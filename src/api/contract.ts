@@ -247,18 +247,38 @@ export interface RollResponse {
   skipped: Array<{ instance: string; reason: string }>;
 }
 
+/** What a roll does with one instance: restart it, leave it (with a reason), or nothing (current). */
+export type RollAction = 'restart' | 'skip' | 'none';
+
+/** A service's instances as a roll sees them (the API shapes it as ServiceJson). */
+export interface ServiceRollPlan {
+  service: string;
+  /** Hash of the service's definition in the running config. */
+  hash: string;
+  instances: Array<{ record: InstanceRecord; current: boolean; roll: RollAction; reason: string | null }>;
+}
+
+/** What a roll did (the API shapes it as RollResponse). */
+export interface RollOutcome {
+  service: string;
+  hash: string;
+  restarted: string[];
+  upToDate: string[];
+  skipped: Array<{ instance: string; reason: string }>;
+}
+
 /**
  * Rolling a service's instances onto its current definition. A ControlPlane that does not offer it
  * leaves these out and the API answers 503.
  */
 export interface ServiceRoller {
-  describeService(service: string): ServiceJson;
+  describeService(service: string): ServiceRollPlan;
   /** Restarts stale instances one at a time, each until healthy; throws on the first failure. */
-  rollService(service: string): Promise<RollResponse>;
+  rollService(service: string): Promise<RollOutcome>;
 }
 
 // Merged into ControlPlane above: optional, so existing implementations stay valid.
 export interface ControlPlane {
-  describeService?(service: string): ServiceJson;
-  rollService?(service: string): Promise<RollResponse>;
+  describeService?(service: string): ServiceRollPlan;
+  rollService?(service: string): Promise<RollOutcome>;
 }

@@ -1,6 +1,6 @@
 // The operations the API offers, implemented on the supervisor and the router. Traffic changes
 // (weight, deploy, route) are each one Caddy change, pushed before the call returns.
-import { ControlPlaneError, type ControlPlane, type ControllerHealth, type DeployResult, type PartHealth, type RollResponse, type ServiceJson, type ServiceRoller } from '../api/contract.js';
+import { ControlPlaneError, type ControlPlane, type ControllerHealth, type DeployResult, type PartHealth, type RollOutcome, type ServiceRollPlan, type ServiceRoller } from '../api/contract.js';
 import { instanceHost } from '../../caddy/routes.js';
 import type { Config } from '../config/types.js';
 import type { InstanceRecord } from '../store/types.js';
@@ -45,11 +45,11 @@ export class ControllerControlPlane implements ControlPlane {
     return this.deps.roller;
   }
 
-  describeService(service: string): ServiceJson {
+  describeService(service: string): ServiceRollPlan {
     return this.roller().describeService(service);
   }
 
-  rollService(service: string): Promise<RollResponse> {
+  rollService(service: string): Promise<RollOutcome> {
     return this.roller().rollService(service);
   }
 

@@ -3,7 +3,6 @@
 //   process events -> store -> gates + routes
 // It owns the data-dir lock for its whole life and releases it last.
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { CaddyAdminClient } from '../../caddy/admin-client.js';
 import { accessLogFiles } from '../../caddy/external.js';
@@ -11,7 +10,6 @@ import { BASELINE, detectFeatures, type CaddyFeatures } from '../../caddy/featur
 import { ManagedCaddy } from '../../caddy/managed-caddy.js';
 import { buildTenementRoute, type CaddyJson } from '../../caddy/routes.js';
 import { createApi } from '../api/app.js';
-import type { PartHealth } from '../api/contract.js';
 import { formatIssue } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
@@ -39,6 +37,9 @@ import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import { ControllerControlPlane } from './control-plane.js';
 import { ConfigReloader } from './config-reload.js';
+import { healthParts } from './health-parts.js';
+import { HttpFront, loopbackFor } from './http-front.js';
+import { RollingRestarts } from './rolling-restart.js';
 import type { InheritedListener } from './inherited-listener.js';
 import { loadWakeKey } from './wake-key.js';
 
@@ -87,34 +88,7 @@ export function loadConfigWithWarnings(file: string, log: Logger, dataDir?: stri
   return config;
 }
 
-function listen(server: http.Server, host: string, port: number, inherited: InheritedListener | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const where = inherited ? `inherited socket (fd ${inherited.fd}, ${inherited.source})` : `${host}:${port}`;
-    const onError = (err: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot listen on ${where}: ${err.code === 'EADDRINUSE' ? 'address already in use (another controller? use --port)' : err.message}`));
-    server.once('error', onError);
-    const done = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    if (inherited) server.listen({ fd: inherited.fd }, done);
-    else server.listen(port, host, done);
-  });
-}
-
-/** An address Caddy on this machine can dial for a listener bound to `host`. */
-function loopbackFor(host: string, family?: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return family === 'IPv6' || host.includes(':') ? `[${host}]` : host;
-}
-
-/** The descriptor of a listening server (for handing it to the next controller). */
-export function serverFd(server: http.Server): number {
-  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new Error('the controller listener has no file descriptor to hand over');
-  return fd;
-}
+export { serverFd } from './http-front.js';
 
 export class Controller {
   private readonly closers: Array<() => void | Promise<void>> = [];
@@ -230,21 +204,12 @@ export class Controller {
       this.closers.unshift(() => this.router?.stop());
     }
 
-    const parts = (): Record<string, PartHealth> => {
-      const p: Record<string, PartHealth> = {};
-      try {
-        opened.db.prepare('SELECT 1').get();
-        p.store = { ok: true };
-      } catch (err) {
-        p.store = { ok: false, detail: (err as Error).message };
-      }
-      p.config = this.reloader?.status() ?? { ok: true, detail: this.config.file };
-      if (this.router) {
-        const s = this.router.sync.stats;
-        p.caddy = s.inSync ? { ok: true, detail: `${target!.describe}, ${s.pushes} pushes` } : { ok: false, detail: s.lastError ?? 'routes not pushed yet' };
-      }
-      return p;
-    };
+    const parts = () =>
+      healthParts({
+        db: opened.db,
+        config: () => this.reloader?.status() ?? { ok: true, detail: this.config.file },
+        routes: this.router && target ? { describe: () => target!.describe, stats: () => this.router!.sync.stats } : undefined,
+      });
     const audit = new AuditStore(opened.db);
     const reloader = new ConfigReloader({
       file: opts.configFile,
@@ -260,8 +225,15 @@ export class Controller {
     });
     this.reloader = reloader;
     this.closers.unshift(() => reloader.close());
+    const rolls = new RollingRestarts({
+      current: () => this.config,
+      supervisor: this.supervisor,
+      reload: (reason) => reloader.reload(reason),
+      closed: () => reloader.closed,
+      log,
+    });
     this.control = new ControllerControlPlane({
-      roller: reloader,
+      roller: rolls,
       supervisor: this.supervisor,
       router: this.router,
       config: () => this.config,
@@ -298,32 +270,20 @@ export class Controller {
       onWake: (r, ms) => metrics.observeWake({ service: r.service, instance: r.id }, ms),
     });
     const ask = new TlsAsk(() => (this.router ? this.router.hosts() : new Set()));
-    const server = http.createServer((req, res) => {
-      if (isWakeRequest(req)) return void wake!.handle(req, res);
-      if (req.url?.startsWith(TlsAsk.PATH)) return ask.handle(req, res);
-      void honoListener(req, res);
+    const front = await HttpFront.open({
+      host: opts.host,
+      port: opts.port,
+      listener: opts.listener,
+      drainMs: opts.drainMs ?? 10_000,
+      handlers: {
+        wake: { isWakeRequest, handle: (req, res) => wake!.handle(req, res), handleUpgrade: (req, socket, head) => wake!.handleUpgrade(req, socket, head) },
+        ask: { path: TlsAsk.PATH, handle: (req, res) => ask.handle(req, res) },
+        api: honoListener,
+      },
     });
-    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (isWakeRequest(req)) void wake!.handleUpgrade(req, socket, head);
-      else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
-    });
-    await listen(server, opts.host, opts.port, opts.listener);
-    this.server = server;
-    const bound = server.address();
-    if (bound && typeof bound === 'object') controllerDial = `${loopbackFor(bound.address, bound.family)}:${bound.port}`;
-    this.closers.unshift(
-      () =>
-        new Promise<void>((resolve) => {
-          // Stop accepting (a shared or inherited socket stays open in its other holders), let
-          // requests in flight finish, then cut what is left (e.g. log streams, which resume).
-          const cut = setTimeout(() => server.closeAllConnections(), opts.drainMs ?? 10_000);
-          server.close(() => {
-            clearTimeout(cut);
-            resolve();
-          });
-          server.closeIdleConnections();
-        }),
-    );
+    this.server = front.server;
+    controllerDial = front.dialAddress(controllerDial);
+    this.closers.unshift(() => front.close());
 
     if (this.managedCaddy && target instanceof ManagedTarget) {
       const initial = target.config(buildTenementRoute(this.router!.state()));
