@@ -9,6 +9,7 @@ import type { Config, ServiceConfig } from '../config/types.js';
 import type { InstanceRecord } from '../store/types.js';
 import { UnknownServiceError, type Supervisor } from '../supervisor/supervisor.js';
 import { formatKey } from '../util/instance-key.js';
+import { DomainError } from '../util/domain-error.js';
 import type { Logger } from '../util/logger.js';
 import type { ReloadResult } from './config-reload.js';
 
@@ -35,12 +36,12 @@ export function rollAction(r: InstanceRecord, hash: string): { roll: RollAction;
 }
 
 /** Thrown when a roll stops on an instance that did not come back healthy. */
-export class RollError extends Error {
+export class RollError extends DomainError<'roll_stopped'> {
   constructor(
     message: string,
     readonly result: RollOutcome & { failed: string },
   ) {
-    super(message);
+    super('roll_stopped', message);
     this.name = 'RollError';
   }
 }

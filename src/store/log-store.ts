@@ -3,6 +3,7 @@
 // capture side resume reading each file where it stopped instead of re-reading or skipping.
 import type Database from 'better-sqlite3';
 import type { LogLine } from './types.js';
+import { DomainError } from '../util/domain-error.js';
 
 export type LogLevel = LogLine['level'];
 export type LogStream = LogLine['stream'];
@@ -40,10 +41,11 @@ export interface RetentionPolicy {
   batchSize?: number;
 }
 
-export class LogSearchError extends Error {
+export class LogSearchError extends DomainError<'invalid_log_search'> {
   readonly search: string;
   constructor(search: string, reason: string, options?: ErrorOptions) {
     super(
+      'invalid_log_search',
       `invalid log search ${JSON.stringify(search)}: ${reason}. ` +
         'Search syntax: words (all must match), "exact phrase", prefix*, OR, NOT, (grouping); ' +
         'put text with punctuation in double quotes, e.g. "connection-refused"',

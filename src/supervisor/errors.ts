@@ -1,26 +1,27 @@
 // What the supervisor's operations throw, for callers (the API, the CLI) to tell apart.
+import { DomainError } from '../util/domain-error.js';
 
-export class SpawnError extends Error {
+export class SpawnError extends DomainError<'spawn_failed'> {
   constructor(
     readonly instance: string,
     message: string,
     readonly logTail: string[] = [],
   ) {
-    super(logTail.length ? `${message}\nlast output of ${instance}:\n  ${logTail.join('\n  ')}` : message);
+    super('spawn_failed', logTail.length ? `${message}\nlast output of ${instance}:\n  ${logTail.join('\n  ')}` : message);
     this.name = 'SpawnError';
   }
 }
 
-export class UnknownServiceError extends Error {
+export class UnknownServiceError extends DomainError<'unknown_service'> {
   constructor(service: string, known: string[]) {
-    super(`service "${service}" is not defined in the config (defined: ${known.join(', ') || 'none'})`);
+    super('unknown_service', `service "${service}" is not defined in the config (defined: ${known.join(', ') || 'none'})`);
     this.name = 'UnknownServiceError';
   }
 }
 
-export class UnknownInstanceError extends Error {
+export class UnknownInstanceError extends DomainError<'unknown_instance'> {
   constructor(key: string) {
-    super(`instance ${key} does not exist`);
+    super('unknown_instance', `instance ${key} does not exist`);
     this.name = 'UnknownInstanceError';
   }
 }
