@@ -30,6 +30,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     authenticator: deps.authenticator ?? new Authenticator(deps.tokens, deps.now ? { now: deps.now } : {}),
     streamBuffer: deps.streamBuffer ?? 1000,
     streamKeepAliveMs: deps.streamKeepAliveMs ?? 15_000,
+    security: deps.security ?? (() => ({ trustedProxies: [], metricsToken: undefined })),
   };
 
   const app = new Hono<ApiEnv>();
@@ -45,7 +46,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
       onError: (c) => c.json({ error: `request body is larger than ${MAX_BODY_BYTES} bytes` }, 413),
     }),
   );
-  api.use('*', requireAuth({ authenticator: ctx.authenticator, limiter: ctx.limiter, log: ctx.log }));
+  api.use('*', requireAuth({ authenticator: ctx.authenticator, limiter: ctx.limiter, log: ctx.log, trustedProxies: () => ctx.security().trustedProxies }));
   api.route('/instances', instanceRoutes(ctx));
   api.route('/', deployRoutes(ctx));
   api.route('/logs', logRoutes(ctx));

@@ -29,6 +29,15 @@ export interface ApiDeps {
   streamBuffer?: number;
   /** Interval of SSE keep-alive comments (proxies close idle connections). Default 15 s. */
   streamKeepAliveMs?: number;
+  /** Security settings from the config, read per request so a config reload applies at once. */
+  security?: () => ApiSecurity;
+}
+
+export interface ApiSecurity {
+  /** Peers whose X-Forwarded-For names the client ([settings] trusted_proxies). */
+  trustedProxies: readonly string[];
+  /** When set, GET /metrics needs `Authorization: Bearer <this>` (or an admin token). */
+  metricsToken: string | undefined;
 }
 
 /** Resolved dependencies, as the route modules get them. */

@@ -37,6 +37,8 @@ export interface KeySpec<K extends string = string> {
   readonly templated?: boolean;
   /** Parsed but has no effect yet: each use produces a warning naming what is not done. */
   readonly notEnforced?: string;
+  /** A secret: never shown in reload messages or logs. */
+  readonly secret?: boolean;
   /** One line for `ten config` and the docs. */
   readonly doc: string;
 }
@@ -53,6 +55,8 @@ export const SETTINGS_SCHEMA: readonly KeySpec<keyof Settings>[] = [
   { key: 'stop_timeout', kind: 'integer', default: 10, min: 0, unit: 'seconds', doc: 'Seconds between SIGTERM and SIGKILL when stopping an instance.' },
   { key: 'log_retention_days', kind: 'integer', default: 7, min: 0, unit: 'days', doc: 'Delete log lines older than this; 0 = keep forever.' },
   { key: 'log_retention_mb', kind: 'integer', default: 256, min: 1, unit: 'MB', doc: 'Trim the oldest log lines to stay under this size.' },
+  { key: 'trusted_proxies', kind: 'string-array', doc: 'IP addresses of proxies whose X-Forwarded-For names the client for the failed-login limit (e.g. ["127.0.0.1"] when only Caddy runs on the host); default none: failures count against the connecting address.' },
+  { key: 'metrics_token', kind: 'string', secret: true, doc: 'When set, GET /metrics requires "Authorization: Bearer <metrics_token>" (or an admin API token); at least 16 characters.' },
 ];
 
 /** Keys of `[service.NAME]`: every field of ServiceConfig except the name, plus the `runtime` alias. */

@@ -24,6 +24,10 @@ export interface Settings {
   log_retention_days: number;
   /** Log retention: the log table is trimmed (oldest first) to stay under this size. */
   log_retention_mb: number;
+  /** Peers (IP addresses) whose X-Forwarded-For is believed when charging failed logins. */
+  trusted_proxies: string[];
+  /** When set, GET /metrics requires it as a bearer token. */
+  metrics_token: string | undefined;
 }
 
 export interface ServiceConfig {

@@ -16,6 +16,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ControlPlaneError, type RollResponse, type ServiceInstanceJson, type ServiceJson, type ServiceRoller } from '../api/contract.js';
 import { ConfigError, formatIssue } from '../config/errors.js';
 import { parseConfigText } from '../config/load.js';
+import { SETTINGS_SCHEMA } from '../config/schema.js';
 import { indexSource, type SourceIndex } from '../config/locate.js';
 import { processDefinition, serviceHash } from '../config/service-hash.js';
 import type { Config, ConfigIssue, ServiceConfig, Settings } from '../config/types.js';
@@ -112,7 +113,9 @@ export function planReload(prev: Config, next: Config, records: InstanceRecord[]
   }
   for (const key of Object.keys(s1) as (keyof Settings)[]) {
     if ((FROZEN_SETTINGS as readonly string[]).includes(key)) continue;
-    if (!isDeepStrictEqual(s0[key], s1[key])) changes.push(`settings.${key}: ${show(s0[key])} -> ${show(s1[key])}`);
+    if (isDeepStrictEqual(s0[key], s1[key])) continue;
+    const secret = SETTINGS_SCHEMA.find((k) => k.key === key)?.secret === true;
+    changes.push(secret ? `settings.${key}: changed` : `settings.${key}: ${show(s0[key])} -> ${show(s1[key])}`);
   }
 
   // Services.

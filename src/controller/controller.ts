@@ -279,6 +279,7 @@ export class Controller {
       logFeed,
       metrics,
       log,
+      security: () => ({ trustedProxies: this.config.settings.trusted_proxies, metricsToken: this.config.settings.metrics_token }),
     });
     const honoListener = getRequestListener(api.fetch);
     wake = new WakeEndpoint({

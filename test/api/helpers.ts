@@ -149,6 +149,7 @@ export interface TestApiOptions {
   limiter?: FailureLimiter;
   streamBuffer?: number;
   services?: string[];
+  security?: ApiDeps['security'];
 }
 
 export async function startTestApi(opts: TestApiOptions = {}): Promise<TestApi> {
@@ -167,6 +168,7 @@ export async function startTestApi(opts: TestApiOptions = {}): Promise<TestApi> 
     log: silentLogger,
     ...(opts.limiter ? { limiter: opts.limiter } : {}),
     ...(opts.streamBuffer ? { streamBuffer: opts.streamBuffer } : {}),
+    ...(opts.security ? { security: opts.security } : {}),
   };
   const app = createApi(deps);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
