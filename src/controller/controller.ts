@@ -69,6 +69,8 @@ export interface ControllerOptions {
   beforeLock?: (dataDir: string) => Promise<void>;
   /** How long close() lets in-flight requests finish before cutting them. */
   drainMs?: number;
+  /** Accept an empty or missing database in a data dir that was used before (`--allow-empty-db`). */
+  allowEmptyDb?: boolean;
 }
 
 /** Loads the config and reports its warnings; every start says what is accepted but not enforced. */
@@ -145,7 +147,7 @@ export class Controller {
     const lock: DataDirLock = acquireDataDirLock(dataDir, { version: VERSION });
     this.closers.push(() => void lock.release());
 
-    const opened = openDatabase(dataDir, { appVersion: VERSION });
+    const opened = openDatabase(dataDir, { appVersion: VERSION, allowEmpty: opts.allowEmptyDb === true });
     // In front of the lock's release: the lock is let go last, after the database is closed.
     this.closers.unshift(() => {
       opened.db.close();

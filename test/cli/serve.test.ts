@@ -170,3 +170,44 @@ test('ten init writes a starter config that validates, and refuses to overwrite 
     cleanup();
   }
 });
+
+test('hardening #3: a truncated database in a used data dir is refused, naming the backups; tenants are left alone', async () => {
+  const { dir, cleanup } = tempDir();
+  const config = writeConfig(dir);
+  const dataDir = path.join(dir, 'data');
+  const log = path.join(dir, 'controller.log');
+  try {
+    const first = await startController({ config, logFile: log });
+    const before = await waitRunning(dataDir, 2);
+    await first.stop('SIGTERM');
+    const dbFile = path.join(dataDir, 'tenement.db');
+    // The controller checkpointed and closed the db: the file alone is the database.
+    const backup = path.join(dataDir, 'tenement.db.v1.bak');
+    fs.copyFileSync(dbFile, backup);
+    fs.truncateSync(dbFile, 0);
+    for (const f of [`${dbFile}-wal`, `${dbFile}-shm`]) fs.rmSync(f, { force: true });
+
+    const second = await startController({ config, logFile: path.join(dir, 'second.log'), waitReady: false });
+    const exit = await second.exited;
+    assert.notEqual(exit.code, 0, 'refused');
+    const text = second.log();
+    assert.match(text, /tenement\.db is empty, but .* has been used before/);
+    assert.ok(text.includes(`cp ${backup} ${dbFile}`), `names the backup and how to restore it:\n${text}`);
+    assert.match(text, /--allow-empty-db/);
+    assert.equal(fs.statSync(dbFile).size, 0, 'the database was not initialized');
+    for (const r of before) assert.ok(pidRunning(r.pid!), `${r.id} untouched`);
+    assert.equal(pidsMentioning(dataDir).length, before.length, 'nothing was spawned a second time');
+
+    // Restoring the backup as the message says brings everything back.
+    fs.copyFileSync(backup, dbFile);
+    const third = await startController({ config, logFile: log });
+    const after = await waitRunning(dataDir, 2);
+    assert.deepEqual(after.map((r) => r.pid), before.map((r) => r.pid), 'adopted, not respawned');
+    await third.stop('SIGTERM');
+    const down = await runTen(['down', '--config', config]);
+    assert.equal(down.code, 0, down.stderr);
+  } finally {
+    killAllMentioning(dir);
+    cleanup();
+  }
+});
