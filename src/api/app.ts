@@ -34,9 +34,10 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   };
 
   const app = new Hono<ApiEnv>();
+  const auth = requireAuth({ authenticator: ctx.authenticator, limiter: ctx.limiter, log: ctx.log, trustedProxies: () => ctx.security().trustedProxies });
   app.use('*', refuseQueryTokens());
-  app.route('/', healthRoutes(ctx));
-  app.route('/', metricsRoutes(ctx));
+  app.route('/', healthRoutes(ctx, auth));
+  app.route('/', metricsRoutes(ctx, auth));
 
   const api = new Hono<ApiEnv>();
   api.use(
@@ -46,7 +47,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
       onError: (c) => c.json({ error: `request body is larger than ${MAX_BODY_BYTES} bytes` }, 413),
     }),
   );
-  api.use('*', requireAuth({ authenticator: ctx.authenticator, limiter: ctx.limiter, log: ctx.log, trustedProxies: () => ctx.security().trustedProxies }));
+  api.use('*', auth);
   api.route('/instances', instanceRoutes(ctx));
   api.route('/', deployRoutes(ctx));
   api.route('/logs', logRoutes(ctx));

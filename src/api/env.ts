@@ -51,5 +51,7 @@ export type ApiEnv = {
   Variables: {
     principal: Principal;
     clientAddress: string;
+    /** /metrics: the request carried the configured metrics token. */
+    metricsTokenOk: boolean;
   };
 };

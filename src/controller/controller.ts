@@ -294,7 +294,7 @@ export class Controller {
     const ask = new TlsAsk(() => (this.router ? this.router.hosts() : new Set()));
     const server = http.createServer((req, res) => {
       if (isWakeRequest(req)) return void wake!.handle(req, res);
-      if (req.url?.startsWith(TlsAsk.PATH)) return ask.handle(req, res);
+      if (TlsAsk.matches(req)) return ask.handle(req, res);
       void honoListener(req, res);
     });
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
