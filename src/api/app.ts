@@ -30,7 +30,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     authenticator: deps.authenticator ?? new Authenticator(deps.tokens, deps.now ? { now: deps.now } : {}),
     streamBuffer: deps.streamBuffer ?? 1000,
     streamKeepAliveMs: deps.streamKeepAliveMs ?? 15_000,
-    security: deps.security ?? (() => ({ trustedProxies: [], metricsToken: undefined })),
+    security: deps.security ?? (() => ({ trustedProxies: [], metricsToken: undefined, tenantSpawn: [] })),
   };
 
   const app = new Hono<ApiEnv>();

@@ -38,6 +38,8 @@ export interface ApiSecurity {
   trustedProxies: readonly string[];
   /** When set, GET /metrics needs `Authorization: Bearer <this>` (or an admin token). */
   metricsToken: string | undefined;
+  /** Services whose instances a tenant token may spawn and stop itself ([service.X] tenant_spawn). */
+  tenantSpawn: readonly string[];
 }
 
 /** Resolved dependencies, as the route modules get them. */

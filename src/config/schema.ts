@@ -77,6 +77,7 @@ export const SERVICE_SCHEMA: readonly KeySpec<ServiceKey>[] = [
   { key: 'startup_timeout', kind: 'integer', default: 10, min: 1, unit: 'seconds', doc: 'Seconds a new instance has to become healthy.' },
   { key: 'request_timeout', kind: 'integer', default: 30, min: 1, unit: 'seconds', doc: 'Seconds a proxied request may take.' },
   { key: 'restart', kind: 'enum', default: 'on-failure', values: ['always', 'on-failure', 'never'], doc: 'When an exited instance is started again.' },
+  { key: 'tenant_spawn', kind: 'boolean', default: false, doc: 'Tenant tokens may spawn and stop instances of this service with their own id; otherwise only an admin token can.' },
   { key: 'storage_persist', kind: 'boolean', default: true, doc: 'Keep the instance data folder when the instance is stopped.' },
   { key: 'memory_limit_mb', kind: 'integer', min: 1, unit: 'MB', notEnforced: 'memory is not limited', doc: 'Memory limit (accepted, not enforced yet).' },
   { key: 'cpu_shares', kind: 'integer', min: 1, notEnforced: 'CPU use is not weighted', doc: 'CPU weight (accepted, not enforced yet).' },

@@ -49,6 +49,8 @@ export interface ServiceConfig {
   request_timeout: number;
   restart: RestartPolicy;
   storage_persist: boolean;
+  /** Tenant tokens may spawn and stop instances of this service with their own id. */
+  tenant_spawn: boolean;
   /** Accepted, not enforced yet (a warning says so at every start). */
   memory_limit_mb: number | undefined;
   cpu_shares: number | undefined;

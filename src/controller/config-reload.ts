@@ -75,7 +75,7 @@ export interface ReloadPlan {
 
 // Per-service keys tenement applies to running instances itself; everything in the process
 // definition (service-hash.ts) needs a restart instead.
-const LIVE_SERVICE_KEYS = ['idle_timeout', 'request_timeout', 'startup_timeout', 'restart', 'storage_persist'] as const satisfies readonly (keyof ServiceConfig)[];
+const LIVE_SERVICE_KEYS = ['idle_timeout', 'request_timeout', 'startup_timeout', 'restart', 'storage_persist', 'tenant_spawn'] as const satisfies readonly (keyof ServiceConfig)[];
 
 const FROZEN_SETTINGS = ['data_dir', 'port_range_start', 'port_range_end'] as const satisfies readonly (keyof Settings)[];
 

@@ -281,7 +281,11 @@ export class Controller {
       logFeed,
       metrics,
       log,
-      security: () => ({ trustedProxies: this.config.settings.trusted_proxies, metricsToken: this.config.settings.metrics_token }),
+      security: () => ({
+        trustedProxies: this.config.settings.trusted_proxies,
+        metricsToken: this.config.settings.metrics_token,
+        tenantSpawn: Object.values(this.config.services).filter((s) => s.tenant_spawn).map((s) => s.name),
+      }),
     });
     const honoListener = getRequestListener(api.fetch);
     wake = new WakeEndpoint({

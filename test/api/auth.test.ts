@@ -11,9 +11,10 @@ import { openStream } from './sse-client.js';
 let t: TestApi;
 let limiter: FailureLimiter;
 let trusted: string[] = [];
+let selfService: string[] = [];
 before(async () => {
   limiter = new FailureLimiter({ maxFailures: 3, windowMs: 60_000 });
-  t = await startTestApi({ limiter, security: () => ({ trustedProxies: trusted, metricsToken: undefined }) });
+  t = await startTestApi({ limiter, security: () => ({ trustedProxies: trusted, metricsToken: undefined, tenantSpawn: selfService }) });
 });
 after(async () => {
   await t.close();
@@ -125,7 +126,6 @@ describe('tenant scoping', () => {
     const alice = t.tenant('alice');
     assert.equal((await alice.get('api/instances/api:alice')).statusCode, 200);
     assert.equal((await alice.get('api/instances/api:alice/health')).statusCode, 200);
-    assert.equal((await alice.put('api/instances/api:alice/weight', { json: { weight: 50 } })).statusCode, 200);
     assert.equal((await alice.post('api/instances/api:alice/restart')).statusCode, 200);
     const denied = [
       await alice.get('api/instances/api:bob'),
@@ -140,9 +140,37 @@ describe('tenant scoping', () => {
       assert.equal(res.statusCode, 403, res.body);
       assert.match(error(res), /tenant "alice"/);
     }
-    assert.deepEqual(t.control.calls, ['weight api:alice 50', 'restart api:alice'], 'nothing was done to bob');
-    assert.equal((await alice.post('api/instances/spawn', { json: { process: 'api', id: 'alice' } })).statusCode, 409, 'may spawn its own id (exists here)');
-    assert.equal((await alice.delete('api/instances/notes:alice')).statusCode, 204);
+    assert.deepEqual(t.control.calls, ['restart api:alice'], 'nothing was done to bob');
+  });
+
+  it('hardening #12: spawning and stopping are admin-only unless the service sets tenant_spawn; weights are admin-only', async () => {
+    const alice = t.tenant('alice');
+    t.control.add('slow', 'alice');
+    const refused = [
+      await alice.delete('api/instances/slow:alice'),
+      await alice.post('api/instances/spawn', { json: { process: 'notes', id: 'alice' } }),
+      await alice.post('api/instances/spawn', { json: { process: 'api', id: 'alice' } }),
+    ];
+    for (const res of refused) {
+      assert.equal(res.statusCode, 403, res.body);
+      assert.match(error(res), /requires an admin token .*unless the service sets tenant_spawn = true/);
+    }
+    const weight = await alice.put('api/instances/api:alice/weight', { json: { weight: 50 } });
+    assert.equal(weight.statusCode, 403);
+    assert.match(error(weight), /setting a weight requires an admin token/);
+    assert.deepEqual(t.control.calls, [], 'nothing was done');
+    assert.ok(t.control.get({ service: 'slow', id: 'alice' }), 'the admin-made instance is still there');
+
+    selfService = ['notes'];
+    try {
+      assert.equal((await alice.delete('api/instances/notes:alice')).statusCode, 204, 'self-service: stop its own');
+      assert.equal((await alice.post('api/instances/spawn', { json: { process: 'notes', id: 'alice' } })).statusCode, 200, 'self-service: spawn its own');
+      assert.equal((await alice.post('api/instances/spawn', { json: { process: 'notes', id: 'bob' } })).statusCode, 403, 'never another id');
+      assert.equal((await alice.post('api/instances/spawn', { json: { process: 'api', id: 'alice' } })).statusCode, 403, 'only in opted-in services');
+    } finally {
+      selfService = [];
+    }
+    assert.equal((await t.admin.delete('api/instances/slow:alice')).statusCode, 204, 'the admin can');
   });
 
   it('deploy, route, tokens and audit are admin-only', async () => {

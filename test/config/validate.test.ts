@@ -44,6 +44,7 @@ describe('defaults', () => {
       request_timeout: 30,
       restart: 'on-failure',
       storage_persist: true,
+      tenant_spawn: false,
       memory_limit_mb: undefined,
       cpu_shares: undefined,
       storage_quota_mb: undefined,
