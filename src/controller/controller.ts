@@ -31,6 +31,7 @@ import { LogCapture } from '../logs/log-capture.js';
 import { LogFeed } from '../logs/log-feed.js';
 import { LogRetention } from '../logs/retention.js';
 import { Metrics } from '../metrics/metrics.js';
+import { boundedRequestLabels, type KnownNames } from '../metrics/request-labels.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { InstanceRecord } from '../store/types.js';
 import type { Logger } from '../util/logger.js';
@@ -328,6 +329,10 @@ export class Controller {
       await this.managedCaddy.ensure(initial);
       this.watchManagedCaddy(target);
     }
+    const knownNames: KnownNames = {
+      service: (name) => Object.hasOwn(this.config.services, name),
+      instance: (service, id) => this.supervisor.get({ service, id }) !== undefined,
+    };
     const startActivity = (file: string) => {
       if (activity || !target) return;
       const offsetKey = `caddy-access:${file}`;
@@ -340,7 +345,7 @@ export class Controller {
         log,
         from: logStore.offset(offsetKey),
         onOffset: (o) => logStore.setOffset(offsetKey, o),
-        onRequest: (o) => metrics.observeRequest(o),
+        onRequest: (o) => metrics.observeRequest(boundedRequestLabels(o, knownNames)),
       });
       activity.start();
       this.closers.unshift(() => activity?.stop());
