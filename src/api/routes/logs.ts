@@ -17,13 +17,15 @@ const REPLAY_LIMIT = 5000;
 export function logRoutes(ctx: ApiContext): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
 
-  r.get('/', (c) => {
+  r.get('/', async (c) => {
     const filters = parseLogFilters(c, ctx.now());
     const limit = intQuery(c, 'limit', 1, MAX_LOG_LIMIT) ?? DEFAULT_LOG_LIMIT;
     // The store answers newest first; the response is the newest `limit` lines in the order they
     // were written, like `tail -n`.
-    const lines = ctx.logs.query(toQuery(filters, limit)).reverse();
-    return c.json(lines.map(logJson));
+    const found = await ctx.logs.queryAsync(toQuery(filters, limit));
+    // A scoped search that stopped at its scan limit says so (older lines were not searched).
+    if (found.scan && !found.scan.complete) c.header('X-Tenement-Search-Scanned', String(found.scan.scanned));
+    return c.json([...found].reverse().map(logJson));
   });
 
   r.get('/stream', (c) => {
