@@ -6,6 +6,7 @@ import { Authenticator } from '../auth/authenticator.js';
 import { FailureLimiter } from '../auth/failure-limiter.js';
 import type { ApiContext, ApiDeps, ApiEnv } from './env.js';
 import { errorResponse, statusOf } from './errors.js';
+import { StreamGuard } from './stream-guard.js';
 import { requireAuth } from './middleware/auth.js';
 import { refuseQueryTokens } from './middleware/query-token.js';
 import { auditRoutes } from './routes/audit.js';
@@ -30,6 +31,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     authenticator: deps.authenticator ?? new Authenticator(deps.tokens, deps.now ? { now: deps.now } : {}),
     streamBuffer: deps.streamBuffer ?? 1000,
     streamKeepAliveMs: deps.streamKeepAliveMs ?? 15_000,
+    streamGuard: deps.streamGuard ?? new StreamGuard(deps.tokens),
     security: deps.security ?? (() => ({ trustedProxies: [], metricsToken: undefined, tenantSpawn: [] })),
   };
 

@@ -1,6 +1,7 @@
 // What the API is built from, and the per-request context its handlers share.
 import type { HttpBindings } from '@hono/node-server';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { StreamGuard } from './stream-guard.js';
 import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { Principal } from '../auth/principal.js';
 import type { LogFeed } from '../logs/log-feed.js';
@@ -29,6 +30,8 @@ export interface ApiDeps {
   streamBuffer?: number;
   /** Interval of SSE keep-alive comments (proxies close idle connections). Default 15 s. */
   streamKeepAliveMs?: number;
+  /** Log streams per token and their token re-check. Default: a StreamGuard on `tokens`. */
+  streamGuard?: StreamGuard;
   /** Security settings from the config, read per request so a config reload applies at once. */
   security?: () => ApiSecurity;
 }

@@ -150,6 +150,7 @@ export interface TestApiOptions {
   streamBuffer?: number;
   services?: string[];
   security?: ApiDeps['security'];
+  streamGuard?: (tokens: TokenStore) => ApiDeps['streamGuard'];
 }
 
 export async function startTestApi(opts: TestApiOptions = {}): Promise<TestApi> {
@@ -169,6 +170,7 @@ export async function startTestApi(opts: TestApiOptions = {}): Promise<TestApi> 
     ...(opts.limiter ? { limiter: opts.limiter } : {}),
     ...(opts.streamBuffer ? { streamBuffer: opts.streamBuffer } : {}),
     ...(opts.security ? { security: opts.security } : {}),
+    ...(opts.streamGuard ? { streamGuard: opts.streamGuard(tokens) } : {}),
   };
   const app = createApi(deps);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;

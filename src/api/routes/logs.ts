@@ -33,7 +33,21 @@ export function logRoutes(ctx: ApiContext): Hono<ApiEnv> {
     const lastEventId = parseLastEventId(c.req.header('last-event-id'));
     // Invalid search syntax must be a 400 now, not an error event after the stream has started.
     if (filters.search) ctx.logs.query(toQuery(filters, 1));
-    return streamSSE(c, (stream) => follow(ctx, stream, filters, lastEventId, c.req.raw.signal));
+    const tokenId = c.get('principal').tokenId;
+    const release = ctx.streamGuard.acquire(tokenId);
+    return streamSSE(c, async (stream) => {
+      // A revoked token's stream ends within streamGuard.recheckMs.
+      const unwatch = ctx.streamGuard.watch(tokenId, () => {
+        ctx.log.info('closing a log stream: its token was revoked', { token: tokenId });
+        void stream.writeSSE({ event: 'error', data: JSON.stringify({ error: `token ${tokenId} has been revoked` }) }).finally(() => stream.abort());
+      });
+      try {
+        await follow(ctx, stream, filters, lastEventId, c.req.raw.signal);
+      } finally {
+        unwatch();
+        release();
+      }
+    });
   });
   return r;
 }
