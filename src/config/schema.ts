@@ -55,6 +55,9 @@ export const SETTINGS_SCHEMA: readonly KeySpec<keyof Settings>[] = [
   { key: 'stop_timeout', kind: 'integer', default: 10, min: 0, unit: 'seconds', doc: 'Seconds between SIGTERM and SIGKILL when stopping an instance.' },
   { key: 'log_retention_days', kind: 'integer', default: 7, min: 0, unit: 'days', doc: 'Delete log lines older than this; 0 = keep forever.' },
   { key: 'log_retention_mb', kind: 'integer', default: 256, min: 1, unit: 'MB', doc: 'Trim the oldest log lines to stay under this size.' },
+  { key: 'log_file_max_mb', kind: 'integer', default: 64, min: 1, unit: 'MB', doc: "Captured stdout/stderr files are emptied (after their lines are indexed) once they reach this size, so a chatty tenant cannot fill the disk." },
+  { key: 'log_file_max_age_days', kind: 'integer', default: 7, min: 0, unit: 'days', doc: 'Captured stdout/stderr files not written for this long are emptied (their lines stay in the store until log_retention_days); 0 = never.' },
+  { key: 'disk_min_free_mb', kind: 'integer', default: 256, min: 0, unit: 'MB', doc: 'Below this much free space on the data dir\'s file system, /health reports the disk part as not ok (status degraded).' },
   { key: 'trusted_proxies', kind: 'string-array', doc: 'IP addresses of proxies whose X-Forwarded-For names the client for the failed-login limit (e.g. ["127.0.0.1"] when only Caddy runs on the host); default none: failures count against the connecting address.' },
   { key: 'metrics_token', kind: 'string', secret: true, doc: 'When set, GET /metrics requires "Authorization: Bearer <metrics_token>" (or an admin API token); at least 16 characters.' },
 ];

@@ -34,6 +34,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { boundedRequestLabels, type KnownNames } from '../metrics/request-labels.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { InstanceRecord } from '../store/types.js';
+import { diskHealth, diskSpace } from '../util/disk.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import { ControllerControlPlane } from './control-plane.js';
@@ -233,6 +234,7 @@ export class Controller {
         p.store = { ok: false, detail: (err as Error).message };
       }
       p.config = this.reloader?.status() ?? { ok: true, detail: this.config.file };
+      p.disk = diskHealth(dataDir, this.config.settings.disk_min_free_mb);
       if (this.router) {
         const s = this.router.sync.stats;
         p.caddy = s.inSync ? { ok: true, detail: `${target!.describe}, ${s.pushes} pushes` } : { ok: false, detail: s.lastError ?? 'routes not pushed yet' };
@@ -267,8 +269,16 @@ export class Controller {
     });
 
     metrics.setInstanceSource(() => this.control.list());
+    metrics.setDiskSource(() => diskSpace(dataDir));
     const logFeed = new LogFeed();
-    const capture = new LogCapture({ dataDir, store: logStore, feed: logFeed, metrics, log });
+    const capture = new LogCapture({
+      dataDir,
+      store: logStore,
+      feed: logFeed,
+      metrics,
+      log,
+      fileLimits: () => ({ maxBytes: this.config.settings.log_file_max_mb * 1024 * 1024, maxAgeMs: this.config.settings.log_file_max_age_days * 86_400_000 }),
+    });
     const retention = new LogRetention({ store: logStore, settings: () => this.config.settings, log });
     this.closers.unshift(() => capture.stop());
     this.closers.unshift(() => retention.stop());

@@ -21,6 +21,9 @@ describe('defaults', () => {
       stop_timeout: 10,
       log_retention_days: 7,
       log_retention_mb: 256,
+      log_file_max_mb: 64,
+      log_file_max_age_days: 7,
+      disk_min_free_mb: 256,
       trusted_proxies: [],
       metrics_token: undefined,
     };
