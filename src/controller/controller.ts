@@ -378,8 +378,15 @@ export class Controller {
       };
       this.router?.sync.onSynced(() => void lookForLog());
     }
-    // Lines written while no controller ran are indexed before the first request can ask for them.
-    await capture.start();
+    // Lines written while no controller ran are indexed in the background (issue 11 #8: a 100 MB
+    // backlog kept the controller from being ready, and from acting on SIGTERM, for over a minute).
+    // Each chunk is a short step with I/O between, so requests and signals are served meanwhile;
+    // close() stops it after the chunk in progress, and the next start resumes from the offsets.
+    const backlogFrom = Date.now();
+    capture.start().then(
+      () => log.info('captured output indexed (backlog done, following the files)', { ms: Date.now() - backlogFrom }),
+      (err: Error) => log.error('indexing captured output failed', { error: err.message }),
+    );
     retention.start();
     await this.supervisor.start();
     // Declared instances are up: have their routes in Caddy before saying ready (returns after one

@@ -102,8 +102,12 @@ export class LogCapture {
     if (!this.stopped) return;
     this.stopped = false;
     this.closing = false;
-    await this.scan();
-    this.schedule();
+    try {
+      await this.scan();
+    } finally {
+      // Following goes on even if the first pass failed: it is retried every poll.
+      this.schedule();
+    }
   }
 
   /** Stops following; waits for a scan in progress so the store can be closed afterwards. */
