@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { Authenticator } from '../auth/authenticator.js';
 import { FailureLimiter } from '../auth/failure-limiter.js';
 import type { ApiContext, ApiDeps, ApiEnv } from './env.js';
+import { auditRefusals } from './audit-trail.js';
 import { errorResponse, statusOf } from './errors.js';
 import { StreamGuard } from './stream-guard.js';
 import { requireAuth } from './middleware/auth.js';
@@ -50,6 +51,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     }),
   );
   api.use('*', auth);
+  api.use('*', auditRefusals(ctx));
   api.route('/instances', instanceRoutes(ctx));
   api.route('/', deployRoutes(ctx));
   api.route('/logs', logRoutes(ctx));

@@ -56,6 +56,8 @@ export type ApiEnv = {
   Variables: {
     principal: Principal;
     clientAddress: string;
+    /** An audited() operation recorded this request itself. */
+    audited: boolean;
     /** /metrics: the request carried the configured metrics token. */
     metricsTokenOk: boolean;
   };

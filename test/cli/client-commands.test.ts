@@ -216,3 +216,16 @@ describe('terminal escapes from tenants and token labels (hardening #9)', () => 
     assert.doesNotMatch(json.stdout, /\x1b/, 'JSON escapes them too');
   });
 });
+
+describe('ten token-gen is audited (hardening #10)', () => {
+  it('records token.create with the local user as actor, in the same transaction as the token', async () => {
+    const gen = await runTen(['token-gen', '--data-dir', t.dataDir, '--tenant', 'audited', '--label', 'ci', '--json'], { env: { TENEMENT_CONFIG: '' } });
+    assert.equal(gen.code, 0, gen.stderr);
+    const { id } = JSON.parse(gen.stdout) as { id: string };
+    const entry = t.deps.audit.list({ target: 'tenant:audited' })[0];
+    assert.ok(entry, 'audited');
+    assert.equal(entry.action, 'token.create');
+    assert.match(entry.actor, /^local:/);
+    assert.deepEqual(JSON.parse(entry.detail!), { id, via: 'ten token-gen', label: 'ci', ok: true });
+  });
+});
