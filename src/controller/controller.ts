@@ -31,8 +31,10 @@ import { LogRetention } from '../logs/retention.js';
 import { Metrics } from '../metrics/metrics.js';
 import { caddyProcessHost } from '../routing/caddy-process-host.js';
 import { RuntimeRegistry } from '../supervisor/runtime/registry.js';
+import { boundedRequestLabels, type KnownNames } from '../metrics/request-labels.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { InstanceRecord } from '../store/types.js';
+import { diskHealth, diskSpace } from '../util/disk.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import { ControllerControlPlane } from './control-plane.js';
@@ -78,6 +80,8 @@ export interface ControllerOptions {
   beforeLock?: (dataDir: string) => Promise<void>;
   /** How long close() lets in-flight requests finish before cutting them. */
   drainMs?: number;
+  /** Accept an empty or missing database in a data dir that was used before (`--allow-empty-db`). */
+  allowEmptyDb?: boolean;
 }
 
 /** Loads the config and reports its warnings; every start says what is accepted but not enforced. */
@@ -127,7 +131,7 @@ export class Controller {
     const lock: DataDirLock = acquireDataDirLock(dataDir, { version: VERSION });
     this.closers.push(() => void lock.release());
 
-    const opened = openDatabase(dataDir, { appVersion: VERSION });
+    const opened = openDatabase(dataDir, { appVersion: VERSION, allowEmpty: opts.allowEmptyDb === true });
     // In front of the lock's release: the lock is let go last, after the database is closed.
     this.closers.unshift(() => {
       opened.db.close();
@@ -209,6 +213,7 @@ export class Controller {
         db: opened.db,
         config: () => this.reloader?.status() ?? { ok: true, detail: this.config.file },
         routes: this.router && target ? { describe: () => target!.describe, stats: () => this.router!.sync.stats } : undefined,
+        disk: () => diskHealth(dataDir, this.config.settings.disk_min_free_mb),
       });
     const audit = new AuditStore(opened.db);
     const reloader = new ConfigReloader({
@@ -245,8 +250,16 @@ export class Controller {
     });
 
     metrics.setInstanceSource(() => this.control.list());
+    metrics.setDiskSource(() => diskSpace(dataDir));
     const logFeed = new LogFeed();
-    const capture = new LogCapture({ dataDir, store: logStore, feed: logFeed, metrics, log });
+    const capture = new LogCapture({
+      dataDir,
+      store: logStore,
+      feed: logFeed,
+      metrics,
+      log,
+      fileLimits: () => ({ maxBytes: this.config.settings.log_file_max_mb * 1024 * 1024, maxAgeMs: this.config.settings.log_file_max_age_days * 86_400_000 }),
+    });
     const retention = new LogRetention({ store: logStore, settings: () => this.config.settings, log });
     this.closers.unshift(() => capture.stop());
     this.closers.unshift(() => retention.stop());
@@ -260,6 +273,11 @@ export class Controller {
       logFeed,
       metrics,
       log,
+      security: () => ({
+        trustedProxies: this.config.settings.trusted_proxies,
+        metricsToken: this.config.settings.metrics_token,
+        tenantSpawn: Object.values(this.config.services).filter((s) => s.tenant_spawn).map((s) => s.name),
+      }),
     });
     const honoListener = getRequestListener(api.fetch);
     wake = new WakeEndpoint({
@@ -277,7 +295,7 @@ export class Controller {
       drainMs: opts.drainMs ?? 10_000,
       handlers: {
         wake: { isWakeRequest, handle: (req, res) => wake!.handle(req, res), handleUpgrade: (req, socket, head) => wake!.handleUpgrade(req, socket, head) },
-        ask: { path: TlsAsk.PATH, handle: (req, res) => ask.handle(req, res) },
+        ask: { matches: (req) => TlsAsk.matches(req), handle: (req, res) => ask.handle(req, res) },
         api: honoListener,
       },
     });
@@ -290,6 +308,10 @@ export class Controller {
       await this.managedCaddy.ensure(initial);
       this.watchManagedCaddy(target);
     }
+    const knownNames: KnownNames = {
+      service: (name) => Object.hasOwn(this.config.services, name),
+      instance: (service, id) => this.supervisor.get({ service, id }) !== undefined,
+    };
     const startActivity = (file: string) => {
       if (activity || !target) return;
       const offsetKey = `caddy-access:${file}`;
@@ -302,7 +324,7 @@ export class Controller {
         log,
         from: logStore.offset(offsetKey),
         onOffset: (o) => logStore.setOffset(offsetKey, o),
-        onRequest: (o) => metrics.observeRequest(o),
+        onRequest: (o) => metrics.observeRequest(boundedRequestLabels(o, knownNames)),
       });
       activity.start();
       this.closers.unshift(() => activity?.stop());
@@ -325,8 +347,15 @@ export class Controller {
       };
       this.router?.sync.onSynced(() => void lookForLog());
     }
-    // Lines written while no controller ran are indexed before the first request can ask for them.
-    await capture.start();
+    // Lines written while no controller ran are indexed in the background (issue 11 #8: a 100 MB
+    // backlog kept the controller from being ready, and from acting on SIGTERM, for over a minute).
+    // Each chunk is a short step with I/O between, so requests and signals are served meanwhile;
+    // close() stops it after the chunk in progress, and the next start resumes from the offsets.
+    const backlogFrom = Date.now();
+    capture.start().then(
+      () => log.info('captured output indexed (backlog done, following the files)', { ms: Date.now() - backlogFrom }),
+      (err: Error) => log.error('indexing captured output failed', { error: err.message }),
+    );
     retention.start();
     await this.supervisor.start();
     // Declared instances are up: have their routes in Caddy before saying ready (returns after one

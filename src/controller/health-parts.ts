@@ -8,6 +8,8 @@ export interface HealthSources {
   /** The config reloader's verdict. */
   config: () => PartHealth;
   /** Route pushes to Caddy, when there is a Caddy. */
+  /** Free space where the data dir lives. */
+  disk: () => PartHealth;
   routes?: { describe: () => string; stats: () => { inSync: boolean; pushes: number; lastError: string | null } } | undefined;
 }
 
@@ -20,6 +22,7 @@ export function healthParts(src: HealthSources): Record<string, PartHealth> {
     parts.store = { ok: false, detail: (err as Error).message };
   }
   parts.config = src.config();
+  parts.disk = src.disk();
   if (src.routes) {
     const s = src.routes.stats();
     parts.caddy = s.inSync ? { ok: true, detail: `${src.routes.describe()}, ${s.pushes} pushes` } : { ok: false, detail: s.lastError ?? 'routes not pushed yet' };

@@ -13,8 +13,8 @@ export interface FrontHandlers {
     handle(req: http.IncomingMessage, res: http.ServerResponse): void | Promise<void>;
     handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void | Promise<void>;
   };
-  /** On-demand TLS approval, under `askPath`. */
-  ask: { path: string; handle(req: http.IncomingMessage, res: http.ServerResponse): void };
+  /** On-demand TLS approval, at its exact path only. */
+  ask: { matches(req: http.IncomingMessage): boolean; handle(req: http.IncomingMessage, res: http.ServerResponse): void };
   /** Everything else: /health, /metrics, /api/*. */
   api: (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 }
@@ -44,7 +44,7 @@ export class HttpFront {
     const { wake, ask, api } = opts.handlers;
     const server = http.createServer((req, res) => {
       if (wake.isWakeRequest(req)) return void wake.handle(req, res);
-      if (req.url?.startsWith(ask.path)) return ask.handle(req, res);
+      if (ask.matches(req)) return ask.handle(req, res);
       void api(req, res);
     });
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

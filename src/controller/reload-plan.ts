@@ -3,6 +3,7 @@
 // Applying the plan is config-reload.ts's job.
 import { isDeepStrictEqual } from 'node:util';
 import { indexSource, type SourceIndex } from '../config/locate.js';
+import { SETTINGS_SCHEMA } from '../config/schema.js';
 import { processDefinition } from '../config/service-hash.js';
 import type { Config, ConfigIssue, ServiceConfig, Settings } from '../config/types.js';
 import type { InstanceRecord } from '../store/types.js';
@@ -21,7 +22,7 @@ export interface ReloadPlan {
 
 // Per-service keys tenement applies to running instances itself; everything in the process
 // definition (service-hash.ts) needs a restart instead.
-const LIVE_SERVICE_KEYS = ['idle_timeout', 'request_timeout', 'startup_timeout', 'restart', 'storage_persist'] as const satisfies readonly (keyof ServiceConfig)[];
+const LIVE_SERVICE_KEYS = ['idle_timeout', 'request_timeout', 'startup_timeout', 'restart', 'storage_persist', 'tenant_spawn'] as const satisfies readonly (keyof ServiceConfig)[];
 
 const FROZEN_SETTINGS = ['data_dir', 'port_range_start', 'port_range_end'] as const satisfies readonly (keyof Settings)[];
 
@@ -59,7 +60,9 @@ export function planReload(prev: Config, next: Config, records: InstanceRecord[]
   }
   for (const key of Object.keys(s1) as (keyof Settings)[]) {
     if ((FROZEN_SETTINGS as readonly string[]).includes(key)) continue;
-    if (!isDeepStrictEqual(s0[key], s1[key])) changes.push(`settings.${key}: ${show(s0[key])} -> ${show(s1[key])}`);
+    if (isDeepStrictEqual(s0[key], s1[key])) continue;
+    const secret = SETTINGS_SCHEMA.find((k) => k.key === key)?.secret === true;
+    changes.push(secret ? `settings.${key}: changed` : `settings.${key}: ${show(s0[key])} -> ${show(s1[key])}`);
   }
 
   // Services.

@@ -242,13 +242,17 @@ describe('POST /api/deploy and /api/route', () => {
 });
 
 describe('public endpoints and unknown paths', () => {
-  it('GET /health: 200 ok/degraded, 503 down; no token needed', async () => {
+  it('GET /health: 200 ok/degraded, 503 down; no token needed, only the status without an admin token', async () => {
     for (const [status, code] of [['ok', 200], ['degraded', 200], ['down', 503]] as const) {
       t.control.behaviour.health = status;
       const res = await t.anon.get('health');
       assert.equal(res.statusCode, code);
-      assert.equal(body(res).status, status);
-      assert.ok(body(res).parts);
+      assert.deepEqual(body(res), { status });
+      const admin = await t.admin.get('health');
+      assert.equal(admin.statusCode, code);
+      assert.equal(body(admin).status, status);
+      assert.ok(body(admin).parts, 'details for an admin token');
+      assert.deepEqual(body(await t.tenant('alice').get('health')), { status }, 'a tenant token sees the status only');
     }
   });
 

@@ -12,6 +12,9 @@ import { RollingRestarts } from '../../src/controller/rolling-restart.js';
 import { serviceJson } from '../../src/api/service-json.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { waitFor } from '../../src/util/wait.js';
+import { issueToken } from '../../src/auth/tokens.js';
+import { openDatabase } from '../../src/store/database.js';
+import { TokenStore } from '../../src/store/token-store.js';
 import { startTestApi } from '../api/helpers.js';
 import { runTen } from '../helpers/controller-process.js';
 import { portRange } from '../helpers/port-range.js';
@@ -156,7 +159,10 @@ test('an invalid edit changes nothing and is reported with file:line; a fixed ed
 
         if (wired) {
           // The controller reports the config part of /health from the reloader.
-          const health = await got(`http://127.0.0.1:${s.port}/health`, { throwHttpErrors: false, retry: { limit: 0 } }).json<{
+          const { db } = openDatabase(s.dataDir);
+          const admin = issueToken(new TokenStore(db), { tenant: null }).token;
+          db.close();
+          const health = await got(`http://127.0.0.1:${s.port}/health`, { throwHttpErrors: false, retry: { limit: 0 }, headers: { authorization: `Bearer ${admin}` } }).json<{
             status: string;
             parts: Record<string, { ok: boolean; detail?: string }>;
           }>();

@@ -20,6 +20,7 @@ interface ServeOptions {
   caddyAccessLog?: string;
   httpPort: number;
   httpHost: string;
+  allowEmptyDb?: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -37,6 +38,7 @@ export function registerServe(program: Command): void {
     .option('--http-host <addr>', 'address the managed Caddy listens on (0.0.0.0 for the world)', '127.0.0.1')
     .option('--caddy-access-log <file>', "external Caddy: its JSON access log file (default: found in Caddy's logging config)")
     .option('--no-caddy', 'run without Caddy (supervision and API only)')
+    .option('--allow-empty-db', 'start on an empty or missing tenement.db even though the data dir was used before (tokens, audit and instance records are lost)')
     .addHelpText(
       'after',
       `
@@ -68,6 +70,7 @@ Socket activation: with LISTEN_FDS (systemd), the controller listens on the inhe
         // Kept for the whole life of the process, also when it serves again on its own socket
         // after a failed upgrade.
         noInherit: listener?.fds ?? [],
+        allowEmptyDb: opts.allowEmptyDb === true,
       };
       // One listener per signal for the whole life of the process: signals that arrive while
       // starting are kept for when the controller is up (the default action would exit at once),
