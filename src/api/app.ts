@@ -11,6 +11,7 @@ import { StreamGuard } from './stream-guard.js';
 import { requireAuth } from './middleware/auth.js';
 import { refuseQueryTokens } from './middleware/query-token.js';
 import { auditRoutes } from './routes/audit.js';
+import { compatRoutes, TLS_OFF } from './routes/compat.js';
 import { deployRoutes } from './routes/deploy.js';
 import { healthRoutes } from './routes/health.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -34,6 +35,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     streamKeepAliveMs: deps.streamKeepAliveMs ?? 15_000,
     streamGuard: deps.streamGuard ?? new StreamGuard(deps.tokens),
     security: deps.security ?? (() => ({ trustedProxies: [], metricsToken: undefined, tenantSpawn: [] })),
+    tlsStatus: deps.tlsStatus ?? (() => TLS_OFF),
   };
 
   const app = new Hono<ApiEnv>();
@@ -58,6 +60,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   api.route('/tokens', tokenRoutes(ctx));
   api.route('/audit', auditRoutes(ctx));
   api.route('/services', serviceRoutes(ctx));
+  api.route('/', compatRoutes(ctx));
   app.route('/api', api);
 
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));

@@ -14,6 +14,8 @@ export interface InstanceJson {
   /** The instance id alone. */
   instance_id: string;
   port: number;
+  /** Where the instance listens, "127.0.0.1:PORT" (the original's name: it began with unix sockets). */
+  socket: string;
   pid: number | null;
   /** observed state: starting | running | stopping | stopped | asleep | backoff | failed */
   state: string;
@@ -155,13 +157,18 @@ export interface RouteResponse {
 export interface LogJson {
   /** Grows with time; SSE events carry it as their id (Last-Event-ID resumes after it). */
   id: number;
-  /** RFC 3339. */
-  timestamp: string;
+  /** Milliseconds since the epoch, as the original sent it. */
+  timestamp: number;
+  /** RFC 3339 form of `timestamp`. */
+  time: string;
   process: string;
   instance_id: string;
-  /** debug | info | warn | error (the original put the stream here). */
-  level: string;
+  /** The stream, as the original called it: stdout | stderr. */
+  level: 'stdout' | 'stderr';
+  /** Same as `level`. */
   stream: 'stdout' | 'stderr';
+  /** Detected from the line: debug | info | warn | error. */
+  severity: string;
   message: string;
 }
 
@@ -278,4 +285,32 @@ export interface ServiceRoller {
 export interface ControlPlane {
   describeService?(service: string): ServiceRollPlan;
   rollService?(service: string): Promise<RollOutcome>;
+}
+
+/** GET /api/tls/status, the original's shape (+ `mode`, which says who terminates TLS). */
+export interface TlsStatusJson {
+  enabled: boolean;
+  domain: string | null;
+  staging: boolean;
+  https_port: number;
+  http_port: number;
+  recommendation: string | null;
+  /** managed: the Caddy tenement runs serves HTTPS; external: your Caddy does; off: no HTTPS here. */
+  mode: 'managed' | 'external' | 'off';
+}
+
+/** GET /api/telemetry: one snapshot of what the dashboard and monitors poll. */
+export interface TelemetryJson {
+  version: string;
+  status: ControllerHealth['status'];
+  uptime_secs: number;
+  instances: {
+    total: number;
+    /** Count per observed state (running, asleep, stopped, ...). */
+    by_state: Record<string, number>;
+    /** Count per health (healthy, degraded, unhealthy, unknown, failed). */
+    by_health: Record<string, number>;
+    restarts: number;
+  };
+  services: number;
 }

@@ -10,7 +10,7 @@ import type { AuditStore } from '../store/audit-store.js';
 import type { LogStore } from '../store/log-store.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { Logger } from '../util/logger.js';
-import type { ControlPlane } from './contract.js';
+import type { ControlPlane, TlsStatusJson } from './contract.js';
 
 export interface ApiDeps {
   control: ControlPlane;
@@ -30,6 +30,8 @@ export interface ApiDeps {
   streamBuffer?: number;
   /** Interval of SSE keep-alive comments (proxies close idle connections). Default 15 s. */
   streamKeepAliveMs?: number;
+  /** GET /api/tls/status. Default: TLS off. */
+  tlsStatus?: () => TlsStatusJson;
   /** Log streams per token and their token re-check. Default: a StreamGuard on `tokens`. */
   streamGuard?: StreamGuard;
   /** Security settings from the config, read per request so a config reload applies at once. */

@@ -12,6 +12,7 @@ export function instanceJson(r: InstanceRecord, control: ControlPlane, now: numb
     process: r.service,
     instance_id: r.id,
     port: r.port,
+    socket: `127.0.0.1:${r.port}`,
     pid: r.pid,
     state: r.observed,
     desired: r.desired,
@@ -31,11 +32,13 @@ export function instanceJson(r: InstanceRecord, control: ControlPlane, now: numb
 export function logJson(l: LogLine): LogJson {
   return {
     id: l.id,
-    timestamp: new Date(l.at).toISOString(),
+    timestamp: l.at,
+    time: new Date(l.at).toISOString(),
     process: l.service,
     instance_id: l.instance,
-    level: l.level,
+    level: l.stream,
     stream: l.stream,
+    severity: l.level,
     message: l.text,
   };
 }

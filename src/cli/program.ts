@@ -22,6 +22,9 @@ import { registerToken, registerTokenGen } from './commands/token.js';
 import { registerInstall } from './commands/install.js';
 import { registerUninstall } from './commands/uninstall.js';
 import { terminalSafe } from './client/terminal-safe.js';
+import { registerBackup } from './commands/backup.js';
+import { registerCaddy } from './commands/caddy.js';
+import { addGlobalOptions } from './global-options.js';
 
 export function buildProgram(): Command {
   const program = new Command('ten')
@@ -29,6 +32,7 @@ export function buildProgram(): Command {
     .version(`${PRODUCT} ${VERSION}`, '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  addGlobalOptions(program);
   registerServe(program);
   registerDown(program);
   registerConfig(program);
@@ -48,6 +52,8 @@ export function buildProgram(): Command {
   registerToken(program);
   registerInstall(program);
   registerUninstall(program);
+  registerBackup(program);
+  registerCaddy(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

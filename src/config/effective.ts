@@ -1,7 +1,7 @@
 // `ten config`: the configuration as tenement will use it, with every default filled in and every
 // path absolute, written as TOML that tenement itself accepts (so it can be saved and reused).
 import { stringify } from 'smol-toml';
-import { ROUTING_SCHEMA, SERVICE_SCHEMA, SETTINGS_SCHEMA, type KeySpec } from './schema.js';
+import { ROUTING_SCHEMA, SERVICE_SCHEMA, SETTINGS_SCHEMA, TLS_SCHEMA, type KeySpec } from './schema.js';
 import type { Config } from './types.js';
 
 export interface RenderOptions {
@@ -41,6 +41,10 @@ export function renderEffectiveConfig(config: Config, options: RenderOptions = {
 
   section(['settings']);
   for (const spec of SETTINGS_SCHEMA) entry(spec.key, config.settings[spec.key], spec);
+  if (config.settings.tls.enabled || TLS_SCHEMA.some((s) => s.default === undefined && config.settings.tls[s.key] !== undefined)) {
+    section(['settings', 'tls']);
+    for (const spec of TLS_SCHEMA) entry(spec.key, config.settings.tls[spec.key], spec);
+  }
 
   for (const [name, service] of record(config.services)) {
     section(['service', name]);

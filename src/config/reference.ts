@@ -1,6 +1,6 @@
 // The config reference in docs/config.md is rendered from the schema, so the docs cannot drift
 // from what the validator accepts (a test compares the two).
-import { ROUTING_SCHEMA, SERVICE_SCHEMA, SETTINGS_SCHEMA, TOP_LEVEL_TABLES, describeExpected, type KeySpec } from './schema.js';
+import { ROUTING_SCHEMA, SERVICE_SCHEMA, SETTINGS_SCHEMA, TLS_SCHEMA, TOP_LEVEL_TABLES, describeExpected, type KeySpec } from './schema.js';
 import { PLACEHOLDER_DOCS } from './template.js';
 
 function table(specs: readonly KeySpec[]): string {
@@ -36,6 +36,15 @@ Tables: ${TOP_LEVEL_TABLES.map((t) => `\`[${t.key}]\` (${t.doc})`).join('; ')}
 ## [settings]
 
 ${table(SETTINGS_SCHEMA)}
+
+### [settings.tls]
+
+HTTPS in the Caddy that tenement runs (the original's keys). Certificates are obtained on demand,
+one per host at its first request, for the hosts \`/caddy/ask\` approves (the domain, services and
+existing instances); HTTP answers with a redirect to HTTPS. Caddy's root certificate is never
+installed into the system trust store. Not used with \`--caddy-admin\` (your Caddy does TLS).
+
+${table(TLS_SCHEMA)}
 
 ## [service.NAME]
 

@@ -1,6 +1,6 @@
 // The single description of every key tenement.toml may contain. The validator, `ten config`
 // and the docs all read it, so a key's default, range and wording live in one place only.
-import type { ServiceConfig, Settings } from './types.js';
+import type { ServiceConfig, Settings, TlsSettings } from './types.js';
 
 export type ValueKind =
   | 'integer'
@@ -43,7 +43,7 @@ export interface KeySpec<K extends string = string> {
   readonly doc: string;
 }
 
-export const SETTINGS_SCHEMA: readonly KeySpec<keyof Settings>[] = [
+export const SETTINGS_SCHEMA: readonly KeySpec<Exclude<keyof Settings, 'tls'>>[] = [
   { key: 'data_dir', kind: 'path', default: './tenement-data', doc: 'Folder for instance data, logs and state; relative to the config file.' },
   { key: 'health_check_interval', kind: 'integer', default: 10, min: 1, unit: 'seconds', doc: 'Seconds between health checks of one instance.' },
   { key: 'max_restarts', kind: 'integer', default: 3, min: 0, doc: 'Restarts allowed within restart_window before an instance is marked failed.' },
@@ -60,6 +60,17 @@ export const SETTINGS_SCHEMA: readonly KeySpec<keyof Settings>[] = [
   { key: 'disk_min_free_mb', kind: 'integer', default: 256, min: 0, unit: 'MB', doc: 'Below this much free space on the data dir\'s file system, /health reports the disk part as not ok (status degraded).' },
   { key: 'trusted_proxies', kind: 'string-array', doc: 'IP addresses of proxies whose X-Forwarded-For names the client for the failed-login limit (e.g. ["127.0.0.1"] when only Caddy runs on the host); default none: failures count against the connecting address.' },
   { key: 'metrics_token', kind: 'string', secret: true, doc: 'When set, GET /metrics requires "Authorization: Bearer <metrics_token>" (or an admin API token); at least 16 characters.' },
+];
+
+/** `[settings.tls]`: the original's keys, now configuring HTTPS in the Caddy tenement runs. */
+export const TLS_SCHEMA: readonly KeySpec<keyof TlsSettings>[] = [
+  { key: 'enabled', kind: 'boolean', default: false, doc: 'Serve HTTPS in the managed Caddy (certificates on demand for hosts /caddy/ask approves); HTTP redirects to it. Same as `ten serve --tls`.' },
+  { key: 'acme_email', kind: 'string', doc: 'ACME account email for Let\'s Encrypt (required for public domains; `ten serve --email`).' },
+  { key: 'domain', kind: 'string', doc: 'Domain served over HTTPS; default: `ten serve --domain`. Local names (localhost, *.localhost, *.local, *.internal, *.test) get certificates from Caddy\'s internal CA.' },
+  { key: 'staging', kind: 'boolean', default: false, doc: 'Use Let\'s Encrypt\'s staging CA (untrusted certificates, for testing; `ten serve --staging`).' },
+  { key: 'https_port', kind: 'integer', default: 443, min: 1, max: 65535, doc: 'HTTPS port of the managed Caddy.' },
+  { key: 'http_port', kind: 'integer', default: 80, min: 1, max: 65535, doc: 'HTTP port of the managed Caddy: redirects to HTTPS and answers ACME HTTP challenges.' },
+  { key: 'dns_provider', kind: 'string', doc: 'ACME DNS challenge provider, e.g. "cloudflare"; needs a Caddy built with that caddy-dns module (refused at start otherwise).' },
 ];
 
 /** Keys of `[service.NAME]`: every field of ServiceConfig except the name, plus the `runtime` alias. */

@@ -4,6 +4,21 @@
 export type Isolation = 'process';
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
 
+/** `[settings.tls]`: HTTPS served by the managed Caddy (the original's keys). */
+export interface TlsSettings {
+  enabled: boolean;
+  /** ACME account email (Let's Encrypt). */
+  acme_email: string | undefined;
+  /** Domain to serve over HTTPS; default: `ten serve --domain`. */
+  domain: string | undefined;
+  /** Let's Encrypt's staging CA (untrusted certificates, generous rate limits). */
+  staging: boolean;
+  https_port: number;
+  http_port: number;
+  /** ACME DNS challenge provider (a caddy-dns module, e.g. "cloudflare"); absent = HTTP/TLS-ALPN challenges. */
+  dns_provider: string | undefined;
+}
+
 export interface Settings {
   /** Absolute path (relative paths in the file are resolved against the config file's folder). */
   data_dir: string;
@@ -34,6 +49,7 @@ export interface Settings {
   trusted_proxies: string[];
   /** When set, GET /metrics requires it as a bearer token. */
   metrics_token: string | undefined;
+  tls: TlsSettings;
 }
 
 export interface ServiceConfig {

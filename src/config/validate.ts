@@ -13,12 +13,13 @@ import {
   schemaKeys,
   SERVICE_SCHEMA,
   SETTINGS_SCHEMA,
+  TLS_SCHEMA,
   TOP_LEVEL_TABLES,
   type KeySpec,
 } from './schema.js';
 import { didYouMean, suggest } from './suggest.js';
 import { findUnknownPlaceholders, PLACEHOLDERS } from './template.js';
-import type { Config, ConfigIssue, Isolation, RoutingConfig, ServiceConfig, Settings } from './types.js';
+import type { Config, ConfigIssue, Isolation, RoutingConfig, ServiceConfig, Settings, TlsSettings } from './types.js';
 
 export interface ValidationResult {
   config: Config;
@@ -235,10 +236,22 @@ class Validator {
       }
     }
     for (const key of Object.keys(table)) {
-      if (!SETTINGS_KEYS.includes(key)) this.warnUnknown(at, key, own(table, key), SETTINGS_KEYS);
+      if (key === 'tls') continue;
+      if (!SETTINGS_KEYS.includes(key)) this.warnUnknown(at, key, own(table, key), [...SETTINGS_KEYS, 'tls']);
     }
     values.data_dir = path.resolve(this.dir, values.data_dir as string);
+    values.tls = this.tls(own(table, 'tls'));
     return values as unknown as Settings;
+  }
+
+  private tls(raw: unknown): TlsSettings {
+    const at: KeyPath = ['settings', 'tls'];
+    const table = this.table(raw, at, 'a table [settings.tls]') ?? {};
+    const values: Record<string, unknown> = {};
+    for (const spec of TLS_SCHEMA) values[spec.key] = this.field(spec, own(table, spec.key), [...at, spec.key]) ?? spec.default;
+    const keys = schemaKeys(TLS_SCHEMA);
+    for (const key of Object.keys(table)) if (!keys.includes(key)) this.warnUnknown(at, key, own(table, key), keys);
+    return values as unknown as TlsSettings;
   }
 
   private services(raw: unknown): Record<string, ServiceConfig> {

@@ -18,6 +18,7 @@ import { ExternalTarget, ManagedTarget, type CaddyTarget } from '../routing/cadd
 import { Gates, gateDir } from '../routing/gates.js';
 import { Router } from '../routing/router.js';
 import { TlsAsk } from '../routing/tls-ask.js';
+import { FrontProxyPath } from '../routing/front-proxy.js';
 import { WakeEndpoint, isWakeRequest } from '../routing/wake-endpoint.js';
 import { openDatabase } from '../store/database.js';
 import { acquireDataDirLock, type DataDirLock } from '../store/data-dir-lock.js';
@@ -44,6 +45,8 @@ import { HttpFront, loopbackFor } from './http-front.js';
 import { RollingRestarts } from './rolling-restart.js';
 import type { InheritedListener } from './inherited-listener.js';
 import { loadWakeKey } from './wake-key.js';
+import { startLegacyInstances, stopLegacyLeftovers } from './legacy-instances.js';
+import { checkDnsProvider, managedTls, resolveTls, tlsStatus, type TlsOverrides } from './tls-options.js';
 
 export interface CaddyOptions {
   /** 'managed': tenement runs Caddy; an admin address: a Caddy the user runs; 'none': no Caddy (tests of the supervisor alone). */
@@ -82,6 +85,8 @@ export interface ControllerOptions {
   drainMs?: number;
   /** Accept an empty or missing database in a data dir that was used before (`--allow-empty-db`). */
   allowEmptyDb?: boolean;
+  /** `ten serve --tls/--email/--staging`, over [settings.tls]. */
+  tls?: TlsOverrides;
 }
 
 /** Loads the config and reports its warnings; every start says what is accepted but not enforced. */
@@ -175,17 +180,23 @@ export class Controller {
     let target: CaddyTarget | undefined;
     let features: CaddyFeatures = BASELINE;
     let accessLog: string | undefined;
+    const tls = resolveTls(this.config.settings.tls, opts.tls ?? {}, opts.domain, opts.caddy.mode);
     if (opts.caddy.mode === 'managed') {
       const bin = opts.caddy.bin ?? 'caddy';
+      if (tls?.dnsProvider) await checkDnsProvider(bin, tls.dnsProvider);
       features = await detectFeatures(bin);
       this.managedCaddy = new ManagedCaddy(bin, dataDir, log, caddyProcessHost({ noInherit: opts.noInherit ?? [] }));
       accessLog = this.managedCaddy.paths.accessLog;
+      const httpHost = opts.caddy.httpHost ?? '127.0.0.1';
       target = new ManagedTarget(this.managedCaddy, {
         adminListen: this.managedCaddy.adminAddress,
-        httpListen: [`${opts.caddy.httpHost ?? '127.0.0.1'}:${opts.caddy.httpPort ?? 8000}`],
+        // With HTTPS, the HTTP listener is [settings.tls] http_port and only redirects.
+        httpListen: [`${httpHost}:${tls ? tls.httpPort : (opts.caddy.httpPort ?? 8000)}`],
         accessLogFile: accessLog,
         gracePeriodSec: 10,
+        tls: tls ? () => managedTls(tls, httpHost, `http://${controllerDial}/caddy/ask`) : undefined,
       });
+      if (tls) log.info('HTTPS in the managed Caddy', { domain: tls.domain, https: tls.httpsPort, http: tls.httpPort, issuer: tls.issuer, staging: tls.staging });
     } else if (opts.caddy.mode === 'external') {
       // Caddy 2.6 cannot tell its version over the admin API: only a binary named with --caddy-bin
       // is asked; otherwise the 2.6 baseline is used, which every 2.x accepts.
@@ -278,6 +289,7 @@ export class Controller {
         metricsToken: this.config.settings.metrics_token,
         tenantSpawn: Object.values(this.config.services).filter((s) => s.tenant_spawn).map((s) => s.name),
       }),
+      tlsStatus: () => tlsStatus(tls, opts.caddy.mode),
     });
     const honoListener = getRequestListener(api.fetch);
     wake = new WakeEndpoint({
@@ -288,6 +300,13 @@ export class Controller {
       onWake: (r, ms) => metrics.observeWake({ service: r.service, instance: r.id }, ms),
     });
     const ask = new TlsAsk(() => (this.router ? this.router.hosts() : new Set()));
+    const frontProxy = new FrontProxyPath({
+      domain: opts.domain,
+      routing: () => this.config.routing,
+      services: () => Object.keys(this.config.services),
+      caddyListen: opts.caddy.mode === 'managed' ? `${opts.caddy.httpHost ?? '127.0.0.1'}:${opts.caddy.httpPort ?? 8000}` : undefined,
+      log,
+    });
     const front = await HttpFront.open({
       host: opts.host,
       port: opts.port,
@@ -296,6 +315,11 @@ export class Controller {
       handlers: {
         wake: { isWakeRequest, handle: (req, res) => wake!.handle(req, res), handleUpgrade: (req, socket, head) => wake!.handleUpgrade(req, socket, head) },
         ask: { matches: (req) => TlsAsk.matches(req), handle: (req, res) => ask.handle(req, res) },
+        tenant: {
+          target: (req) => frontProxy.target(req),
+          handle: (req, res, t) => wake!.handleHost(req, res, t.service, t.id),
+          handleUpgrade: (req, socket, head, t) => wake!.handleHostUpgrade(req, socket, head, t.service, t.id),
+        },
         api: honoListener,
       },
     });
@@ -357,7 +381,10 @@ export class Controller {
       (err: Error) => log.error('indexing captured output failed', { error: err.message }),
     );
     retention.start();
+    const legacy = { db: opened.db, config: this.config, supervisor: this.supervisor, log };
+    await stopLegacyLeftovers(legacy);
     await this.supervisor.start();
+    startLegacyInstances(legacy);
     // Declared instances are up: have their routes in Caddy before saying ready (returns after one
     // attempt if Caddy is unreachable; the sync keeps retrying).
     await this.router?.pushNow();

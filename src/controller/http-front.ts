@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { InheritedListener } from './inherited-listener.js';
+import type { FrontProxyTarget } from '../routing/front-proxy.js';
 
 export interface FrontHandlers {
   /** Requests Caddy sends for instances that are not serving. */
@@ -15,6 +16,12 @@ export interface FrontHandlers {
   };
   /** On-demand TLS approval, at its exact path only. */
   ask: { matches(req: http.IncomingMessage): boolean; handle(req: http.IncomingMessage, res: http.ServerResponse): void };
+  /** Tenant hosts sent straight to the controller's port by a 0.2-style front proxy (served through the wake path). */
+  tenant?: {
+    target(req: http.IncomingMessage): FrontProxyTarget | undefined;
+    handle(req: http.IncomingMessage, res: http.ServerResponse, t: FrontProxyTarget): void | Promise<void>;
+    handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, t: FrontProxyTarget): void | Promise<void>;
+  };
   /** Everything else: /health, /metrics, /api/*. */
   api: (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 }
@@ -41,14 +48,18 @@ export class HttpFront {
 
   /** Creates the server and listens; rejects with where it could not listen and why. */
   static async open(opts: FrontOptions): Promise<HttpFront> {
-    const { wake, ask, api } = opts.handlers;
+    const { wake, ask, tenant, api } = opts.handlers;
     const server = http.createServer((req, res) => {
       if (wake.isWakeRequest(req)) return void wake.handle(req, res);
       if (ask.matches(req)) return ask.handle(req, res);
+      const t = tenant?.target(req);
+      if (t) return void tenant!.handle(req, res, t);
       void api(req, res);
     });
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (wake.isWakeRequest(req)) void wake.handleUpgrade(req, socket, head);
+      if (wake.isWakeRequest(req)) return void wake.handleUpgrade(req, socket, head);
+      const t = tenant?.target(req);
+      if (t) void tenant!.handleUpgrade(req, socket, head, t);
       else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
     });
     await listen(server, opts.host, opts.port, opts.listener);

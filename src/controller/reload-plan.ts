@@ -58,8 +58,11 @@ export function planReload(prev: Config, next: Config, records: InstanceRecord[]
       ),
     );
   }
+  if (!isDeepStrictEqual(s0.tls, s1.tls)) {
+    refusals.push(issue('settings.tls', '[settings.tls] cannot change while tenement runs (the Caddy it manages was configured with it at start); restart the controller to apply it, or undo the edit'));
+  }
   for (const key of Object.keys(s1) as (keyof Settings)[]) {
-    if ((FROZEN_SETTINGS as readonly string[]).includes(key)) continue;
+    if (key === 'tls' || (FROZEN_SETTINGS as readonly string[]).includes(key)) continue;
     if (isDeepStrictEqual(s0[key], s1[key])) continue;
     const secret = SETTINGS_SCHEMA.find((k) => k.key === key)?.secret === true;
     changes.push(secret ? `settings.${key}: changed` : `settings.${key}: ${show(s0[key])} -> ${show(s1[key])}`);

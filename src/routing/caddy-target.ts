@@ -2,7 +2,7 @@
 // manages (only the route with our @id is ours; nothing else is touched).
 import { CaddyAdminClient, CaddyAdminError } from '../../caddy/admin-client.js';
 import { findTenantServer } from '../../caddy/external.js';
-import { buildManagedConfig, type ManagedConfigOptions } from '../../caddy/managed-config.js';
+import { buildManagedConfig, type ManagedConfigOptions, type ManagedTls } from '../../caddy/managed-config.js';
 import type { ManagedCaddy } from '../../caddy/managed-caddy.js';
 import { TENEMENT_ROUTE_ID, type CaddyJson, type CaddyRoute } from '../../caddy/routes.js';
 
@@ -32,14 +32,14 @@ export class ManagedTarget implements CaddyTarget {
 
   constructor(
     private readonly caddy: ManagedCaddy,
-    private readonly options: Omit<ManagedConfigOptions, 'route'>,
+    private readonly options: Omit<ManagedConfigOptions, 'route' | 'tls'> & { tls?: () => ManagedTls | undefined },
   ) {
     this.admin = caddy.admin;
     this.describe = `managed Caddy (${caddy.adminAddress})`;
   }
 
   config(route: CaddyRoute): CaddyJson {
-    return buildManagedConfig({ ...this.options, route });
+    return buildManagedConfig({ ...this.options, tls: this.options.tls?.(), route });
   }
 
   read(): Promise<CaddyRoute | undefined> {

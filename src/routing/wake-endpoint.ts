@@ -68,6 +68,11 @@ export class WakeEndpoint {
     if (!service || !isDnsLabel(service) || rest.length > 0 || (id !== undefined && !isDnsLabel(id))) {
       return { status: 400, message: `bad wake target "${target}"` };
     }
+    return this.resolveTarget(service, id);
+  }
+
+  private async resolveTarget(service: string, id: string | undefined): Promise<{ record: InstanceRecord; timeoutMs: number } | { status: number; message: string }> {
+    const target = id === undefined ? service : `${service}:${id}`;
     const svc = this.deps.config().services[service];
     if (!svc) return { status: 404, message: `no service ${service}` };
     let record: InstanceRecord | undefined;
@@ -109,6 +114,36 @@ export class WakeEndpoint {
     } finally {
       untrack();
     }
+  }
+
+  /**
+   * A request that reached the controller's port with a tenant's Host (a front proxy sending
+   * *.domain to `ten serve --port`, as set up for tenement 0.2; see front-proxy.ts): served like a
+   * held request, minus the key (it did not come from our Caddy routes), and counted as activity.
+   */
+  async handleHost(req: http.IncomingMessage, res: http.ServerResponse, service: string, id: string | undefined): Promise<void> {
+    const r = await this.resolveTarget(service, id);
+    if ('status' in r) return reply(res, r.status, r.message);
+    this.deps.supervisor.touch({ service: r.record.service, id: r.record.id });
+    const untrack = this.track(r.record);
+    try {
+      await forward(req, res, r.record.port, r.timeoutMs);
+    } finally {
+      untrack();
+      this.deps.supervisor.touch({ service: r.record.service, id: r.record.id });
+    }
+  }
+
+  async handleHostUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, service: string, id: string | undefined): Promise<void> {
+    const r = await this.resolveTarget(service, id);
+    if ('status' in r) {
+      socket.end(`HTTP/1.1 ${r.status} ${http.STATUS_CODES[r.status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n\r\ntenement: ${r.message}\n`);
+      return;
+    }
+    this.deps.supervisor.touch({ service: r.record.service, id: r.record.id });
+    const untrack = this.track(r.record);
+    socket.once('close', untrack);
+    forwardUpgrade(req, socket, head, r.record.port);
   }
 
   /** A WebSocket (or other Upgrade) request for a sleeping instance: wake it, then splice the sockets. */

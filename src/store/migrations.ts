@@ -11,6 +11,7 @@
 //   store, since the TypeScript types stop at the process boundary.
 import type Database from 'better-sqlite3';
 import { detachOriginalTables, importOriginalLogs } from './original-schema.js';
+import { importOriginalV02 } from './original-import.js';
 
 export interface Migration {
   /** The user_version after this migration. Versions are 1, 2, 3, ... without gaps. */
@@ -156,6 +157,13 @@ export const MIGRATIONS: readonly Migration[] = [
     up: `
       CREATE INDEX logs_by_tenant ON logs (instance, at, id);
     `,
+  },
+  {
+    version: 4,
+    description: 'import the original tenement 0.2 tokens, deploy log and instances (legacy_tokens, legacy_instances)',
+    up: (db) => {
+      importOriginalV02(db);
+    },
   },
 ];
 

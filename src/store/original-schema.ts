@@ -1,9 +1,10 @@
 // The original (Rust) tenement kept `{data_dir}/tenement.db` too, at user_version 0 and with a
 // different shape: `logs(id, timestamp TEXT, level 'stdout'|'stderr', process, instance_id,
 // message)` + an FTS5 index `logs_fts(message)` + `config(key, value)` holding the Argon2 hash of the
-// admin token under `api_token_hash`. Users switching over keep their data_dir, so schema v1 must
-// adopt such a database instead of colliding with its table names. Anything else found at
-// user_version 0 is not ours and is refused (see database.ts).
+// admin token under `api_token_hash`, and (v0.2) `instance_state`, `tenant_tokens` and `deploy_log`.
+// Users switching over keep their data_dir, so schema v1 must adopt such a database instead of
+// colliding with its table names; the v0.2 tables are imported by a later migration
+// (original-import.ts). Anything else found at user_version 0 is not ours and is refused.
 import type Database from 'better-sqlite3';
 
 /** Where the original's `config` rows are kept after adoption (the auth layer may import the token hash). */
@@ -16,6 +17,8 @@ const ORIGINAL_LOGS_TABLE = 'original_logs';
 const ORIGINAL_FTS_TABLES = ['logs_fts', 'logs_fts_data', 'logs_fts_idx', 'logs_fts_docsize', 'logs_fts_config', 'logs_fts_content'];
 const ORIGINAL_LOG_COLUMNS = ['id', 'timestamp', 'level', 'process', 'instance_id', 'message'];
 const ORIGINAL_CONFIG_COLUMNS = ['key', 'value'];
+/** Tables of v0.2.x that v1 leaves in place (no name collides with ours) for original-import.ts. */
+export const ORIGINAL_V02_TABLES = ['instance_state', 'tenant_tokens', 'deploy_log'];
 
 /** Names of the tables in the main schema, without SQLite's internal ones. */
 export function userTables(db: Database.Database): string[] {
@@ -41,7 +44,7 @@ function hasColumns(db: Database.Database, table: string, wanted: string[]): boo
 export function isOriginalTenementDb(db: Database.Database): boolean {
   const tables = userTables(db);
   if (!tables.includes('logs') && !tables.includes('config')) return false;
-  const allowed = new Set(['logs', 'config', ...ORIGINAL_FTS_TABLES]);
+  const allowed = new Set(['logs', 'config', ...ORIGINAL_FTS_TABLES, ...ORIGINAL_V02_TABLES]);
   if (!tables.every((t) => allowed.has(t))) return false;
   if (tables.includes('logs') && !hasColumns(db, 'logs', ORIGINAL_LOG_COLUMNS)) return false;
   if (tables.includes('config') && !hasColumns(db, 'config', ORIGINAL_CONFIG_COLUMNS)) return false;

@@ -2,6 +2,7 @@
 // function (e.g. SHA-256 of the 32-byte random token); a salted password hash such as Argon2
 // cannot be looked up and would force checking every token on every request.
 import type Database from 'better-sqlite3';
+import { LegacyTokenStore } from './legacy-token-store.js';
 import type { TokenRecord } from './types.js';
 
 interface TokenRow {
@@ -42,8 +43,11 @@ export interface TokenFilter {
 
 export class TokenStore {
   private readonly stmt;
+  /** Tokens imported from tenement 0.2, checked with Argon2 until their first use. */
+  readonly legacy: LegacyTokenStore;
 
   constructor(db: Database.Database) {
+    this.legacy = new LegacyTokenStore(db);
     this.stmt = {
       insert: db.prepare<[string, string | null, string, string | null, number, number | null, number | null]>(
         'INSERT INTO tokens (id, tenant, hash, label, created_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',

@@ -36,8 +36,12 @@ describe('GET /api/logs', () => {
     const all = await logs('');
     assert.equal(all.length, 5);
     assert.equal(all[0]!.message, 'server listening on port 3000');
-    assert.deepEqual(Object.keys(all[0]!).sort(), ['id', 'instance_id', 'level', 'message', 'process', 'stream', 'timestamp']);
-    assert.equal(all[0]!.timestamp, '2026-01-01T00:00:00.000Z');
+    assert.deepEqual(Object.keys(all[0]!).sort(), ['id', 'instance_id', 'level', 'message', 'process', 'severity', 'stream', 'time', 'timestamp']);
+    // The original's types: timestamp in milliseconds, level = the stream; new data in new fields.
+    assert.equal(all[0]!.timestamp, Date.parse('2026-01-01T00:00:00.000Z'));
+    assert.equal(all[0]!.time, '2026-01-01T00:00:00.000Z');
+    assert.deepEqual([all[1]!.level, all[1]!.stream, all[1]!.severity], ['stderr', 'stderr', 'error']);
+    assert.deepEqual([all[2]!.level, all[2]!.severity], ['stdout', 'warn']);
     assert.deepEqual(messages(await logs('?limit=2')), ['reconnected to database after 3 retries', 'cache warm: 1200 entries']);
   });
 
@@ -93,7 +97,7 @@ describe('GET /api/logs/stream', () => {
     try {
       const stored = publish([line('not an error'), line('boom', { level: 'error' }), line('other service', { service: 'notes', level: 'error' })]);
       const [ev] = await s.waitForEvents(1);
-      assert.equal(ev!.event, 'log');
+      assert.equal(ev!.event, 'message'); // the default event: EventSource.onmessage receives it
       assert.equal(ev!.id, String(stored[1]!.id));
       assert.equal((JSON.parse(ev!.data) as LogJson).message, 'boom');
       publish([line('second boom', { level: 'error' })]);
@@ -121,7 +125,7 @@ describe('GET /api/logs/stream', () => {
       // One synchronous burst of 12 lines into a 5-line buffer: the stream cannot drain in between.
       const stored = publish(Array.from({ length: 12 }, (_, i) => line(`burst ${i}`, { instance: 'burst' })));
       const events = await s.waitForEvents(6);
-      assert.deepEqual(events.slice(0, 5).map((e) => e.event), ['log', 'log', 'log', 'log', 'log']);
+      assert.deepEqual(events.slice(0, 5).map((e) => e.event), ['message', 'message', 'message', 'message', 'message']);
       assert.equal(events[5]!.event, 'missed');
       const missed = JSON.parse(events[5]!.data) as MissedJson;
       assert.equal(missed.missed, 7);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, formatIssue } from '../../src/config/errors.js';
-import { SERVICE_SCHEMA, SETTINGS_SCHEMA } from '../../src/config/schema.js';
+import { SERVICE_SCHEMA, SETTINGS_SCHEMA, TLS_SCHEMA } from '../../src/config/schema.js';
 import type { ServiceConfig, Settings } from '../../src/config/types.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { expectIssue, FILE, issuesOf, load, service } from './helpers.js';
@@ -26,6 +26,7 @@ describe('defaults', () => {
       disk_min_free_mb: 256,
       trusted_proxies: [],
       metrics_token: undefined,
+      tls: { enabled: false, acme_email: undefined, domain: undefined, staging: false, https_port: 443, http_port: 80, dns_provider: undefined },
     };
     assert.deepEqual(config.settings, expected);
     assert.deepEqual(warnings, []);
@@ -59,7 +60,8 @@ describe('defaults', () => {
 
   it('has a schema entry for every Settings and ServiceConfig field', () => {
     const { config } = load(service());
-    assert.deepEqual(SETTINGS_SCHEMA.map((s) => s.key).sort(), Object.keys(config.settings).sort());
+    assert.deepEqual([...SETTINGS_SCHEMA.map((s) => s.key), 'tls'].sort(), Object.keys(config.settings).sort());
+    assert.deepEqual(TLS_SCHEMA.map((s) => s.key).sort(), Object.keys(config.settings.tls).sort());
     const serviceKeys = SERVICE_SCHEMA.map((s) => s.key).filter((k) => k !== 'runtime');
     assert.deepEqual([...serviceKeys, 'name'].sort(), Object.keys(config.services.api as ServiceConfig).sort());
   });
@@ -392,5 +394,30 @@ describe('reporting', () => {
     const { config } = validateConfig({ service: { web: { command: 'x' } } }, '', '/a/b.toml');
     assert.equal(config.settings.data_dir, '/a/tenement-data');
     assert.equal(config.services.web?.command, 'x');
+  });
+});
+
+describe('[settings.tls]', () => {
+  it('reads the original keys with their defaults; bad values and unknown keys are reported', () => {
+    const { config } = load(`
+[settings.tls]
+enabled = true
+acme_email = "ops@example.com"
+staging = true
+https_port = 8443
+`);
+    assert.deepEqual(config.settings.tls, { enabled: true, acme_email: 'ops@example.com', domain: undefined, staging: true, https_port: 8443, http_port: 80, dns_provider: undefined });
+    const issues = issuesOf(`
+[settings.tls]
+enabled = "yes"
+https_port = 0
+`);
+    assert.ok(issues.some((i) => i.key === 'settings.tls.enabled' && /true or false/.test(i.message)), JSON.stringify(issues));
+    assert.ok(issues.some((i) => i.key === 'settings.tls.https_port'), JSON.stringify(issues));
+    const { warnings } = load(`
+[settings.tls]
+acme_mail = "x@example.com"
+`);
+    assert.ok(warnings.some((w) => w.key === 'settings.tls.acme_mail' && /acme_email/.test(w.message)), JSON.stringify(warnings));
   });
 });

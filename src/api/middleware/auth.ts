@@ -30,7 +30,7 @@ export function requireAuth(deps: AuthDeps): MiddlewareHandler<ApiEnv> {
     }
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     if (!m) throw new HttpError(401, 'the Authorization header must be "Bearer <token>"', CHALLENGE);
-    const result = deps.authenticator.verify(m[1]!);
+    const result = await deps.authenticator.authenticate(m[1]!);
     if (!result.ok) {
       const limit = deps.limiter.check(address);
       if (limit.blocked) {

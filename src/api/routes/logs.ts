@@ -73,7 +73,8 @@ async function follow(ctx: ApiContext, stream: SSEStreamingApi, filters: LogFilt
   const send = async (lines: readonly LogLine[]) => {
     for (const line of lines) {
       if (lastSent !== undefined && line.id <= lastSent) continue; // already sent by the replay
-      await stream.writeSSE({ event: 'log', id: String(line.id), data: JSON.stringify(logJson(line)) });
+      // No `event:` field: the default "message" event is what EventSource.onmessage receives.
+      await stream.writeSSE({ id: String(line.id), data: JSON.stringify(logJson(line)) });
       lastSent = line.id;
     }
   };

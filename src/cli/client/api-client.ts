@@ -121,7 +121,7 @@ export class ApiClient {
       stream.on('data', (chunk: Buffer) => {
         if (failed) return;
         for (const ev of parser.push(chunk.toString('utf8'))) {
-          if (ev.event === 'log') onItem({ kind: 'log', line: JSON.parse(ev.data) as LogJson });
+          if (ev.event === 'message' || ev.event === 'log') onItem({ kind: 'log', line: JSON.parse(ev.data) as LogJson });
           else if (ev.event === 'missed') onItem({ kind: 'missed', missed: JSON.parse(ev.data) as MissedJson });
           else if (ev.event === 'error') {
             // The server ended the stream for a reason (e.g. the token was revoked).

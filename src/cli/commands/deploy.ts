@@ -17,7 +17,7 @@ export function registerDeploy(program: Command): void {
       .command('deploy')
       .description('start SERVICE:VERSION, wait until it is healthy, then give it --weight of the traffic')
       .argument('<service:version>', 'e.g. api:v2')
-      .option('--weight <weight>', 'traffic weight once healthy (0-100)', parseWeight, 100)
+      .option('-w, --weight <weight>', 'traffic weight once healthy (0-100)', parseWeight, 100)
       .option('--timeout <seconds>', 'how long it may take to become healthy', parseTimeout, 30)
       .option('--json', 'print the result as JSON'),
   ).action(async (target: string, opts: ConnectionFlags & { weight: number; timeout: number; json?: boolean }) => {

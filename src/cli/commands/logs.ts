@@ -27,10 +27,10 @@ export function logTarget(target: string | undefined): Pick<LogFilterParams, 'pr
 const LEVEL_COLOR: Record<string, string> = { error: '\x1b[31m', warn: '\x1b[33m', debug: '\x1b[90m' };
 
 export function formatLogLine(l: LogJson, color: boolean): string {
-  const level = l.level.toUpperCase().padEnd(5);
-  const shown = color && LEVEL_COLOR[l.level] ? `${LEVEL_COLOR[l.level]}${level}\x1b[0m` : level;
+  const level = l.severity.toUpperCase().padEnd(5);
+  const shown = color && LEVEL_COLOR[l.severity] ? `${LEVEL_COLOR[l.severity]}${level}\x1b[0m` : level;
   // Only the colours added here reach the terminal as escapes; everything from the tenant is shown escaped.
-  return `${terminalSafe(l.timestamp)} ${terminalSafe(l.process)}:${terminalSafe(l.instance_id)} ${shown} ${terminalSafe(l.message)}`;
+  return `${terminalSafe(l.time)} ${terminalSafe(l.process)}:${terminalSafe(l.instance_id)} ${shown} ${terminalSafe(l.message)}`;
 }
 
 export function registerLogs(program: Command): void {

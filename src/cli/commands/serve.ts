@@ -21,6 +21,9 @@ interface ServeOptions {
   httpPort: number;
   httpHost: string;
   allowEmptyDb?: boolean;
+  tls?: boolean;
+  email?: string;
+  staging?: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -39,6 +42,9 @@ export function registerServe(program: Command): void {
     .option('--caddy-access-log <file>', "external Caddy: its JSON access log file (default: found in Caddy's logging config)")
     .option('--no-caddy', 'run without Caddy (supervision and API only)')
     .option('--allow-empty-db', 'start on an empty or missing tenement.db even though the data dir was used before (tokens, audit and instance records are lost)')
+    .option('--tls', 'serve HTTPS in the managed Caddy ([settings.tls] enabled = true); HTTP redirects to it')
+    .option('--email <address>', 'ACME account email for Let\'s Encrypt ([settings.tls] acme_email)')
+    .option('--staging', 'use Let\'s Encrypt\'s staging CA ([settings.tls] staging = true)')
     .addHelpText(
       'after',
       `
@@ -71,6 +77,7 @@ Socket activation: with LISTEN_FDS (systemd), the controller listens on the inhe
         // after a failed upgrade.
         noInherit: listener?.fds ?? [],
         allowEmptyDb: opts.allowEmptyDb === true,
+        tls: { enabled: opts.tls, email: opts.email, staging: opts.staging },
       };
       // One listener per signal for the whole life of the process: signals that arrive while
       // starting are kept for when the controller is up (the default action would exit at once),

@@ -16,6 +16,7 @@ import { print, printJson, say, table } from '../client/output.js';
 interface TokenGenFlags {
   tenant?: string;
   label?: string;
+  description?: string;
   dataDir?: string;
   config?: string;
   json?: boolean;
@@ -35,7 +36,8 @@ export function registerTokenGen(program: Command): void {
     .description('create an API token (admin, or --tenant T) directly in the data dir; run it on the server. The token is shown once.')
     .option('--tenant <name>', 'a tenant token: reaches only instances whose id is this name')
     .option('--label <text>', 'a note shown in `ten token list`')
-    .option('--data-dir <dir>', 'data dir (default: settings.data_dir of the config)')
+    .option('--description <text>', 'same as --label (the name tenement 0.2 used)')
+    .option('--data-dir <dir>', 'data dir (default: $TENEMENT_DATA_DIR, else settings.data_dir of the config)')
     .option('-c, --config <file>', 'config file (default: $TENEMENT_CONFIG, else tenement.toml found upwards from the cwd)')
     .option('--json', 'print the token and its id as JSON')
     .action((opts: TokenGenFlags) => {
@@ -53,13 +55,13 @@ export function registerTokenGen(program: Command): void {
         // Audited like POST /api/tokens, in the same transaction as the token itself: a token that
         // exists has its entry. The actor is the local user (this runs on the server, no API token).
         const issued = db.transaction(() => {
-          const t = issueToken(store, { tenant, label: opts.label ?? null });
+          const t = issueToken(store, { tenant, label: opts.label ?? opts.description ?? null });
           new AuditStore(db).record({
             at: Date.now(),
             actor: `local:${localUser()}`,
             action: 'token.create',
             target: tenant === null ? 'admin' : `tenant:${tenant}`,
-            detail: JSON.stringify({ id: t.record.id, via: 'ten token-gen', ...(opts.label ? { label: opts.label } : {}), ok: true }),
+            detail: JSON.stringify({ id: t.record.id, via: 'ten token-gen', ...((opts.label ?? opts.description) ? { label: opts.label ?? opts.description } : {}), ok: true }),
           });
           return t;
         })();
