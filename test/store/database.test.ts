@@ -48,7 +48,7 @@ describe('openDatabase', () => {
     try {
       assert.equal(opened.path, path.join(dir, DB_FILE));
       assert.equal(schemaVersion(opened.db), CURRENT_SCHEMA_VERSION);
-      assert.equal(CURRENT_SCHEMA_VERSION, 2);
+      assert.equal(CURRENT_SCHEMA_VERSION, MIGRATIONS.length);
       assert.equal(opened.db.pragma('journal_mode', { simple: true }), 'wal');
       assert.equal(opened.db.pragma('foreign_keys', { simple: true }), 1);
       assert.equal(opened.db.pragma('synchronous', { simple: true }), 1); // NORMAL
