@@ -1,7 +1,7 @@
 // The validated, defaults-filled configuration that the rest of tenement consumes.
 // Everything downstream of `loadConfig` reads these types, never raw TOML.
 
-export type Isolation = 'process';
+export type Isolation = 'namespace' | 'process';
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
 
 export interface Settings {
@@ -24,6 +24,9 @@ export interface Settings {
   log_retention_days: number;
   /** Log retention: the log table is trimmed (oldest first) to stay under this size. */
   log_retention_mb: number;
+  /** Inclusive uid range instances are given (root controllers only). */
+  uid_range_start: number;
+  uid_range_end: number;
 }
 
 export interface ServiceConfig {
@@ -37,6 +40,10 @@ export interface ServiceConfig {
   /** Absolute working directory (resolved against the config file's folder). */
   workdir: string | undefined;
   isolation: Isolation;
+  /** False when isolation was not in the file (then a host without bubblewrap falls back to "process"). */
+  isolation_set?: boolean;
+  /** Existing user to run as instead of an instance uid of its own. */
+  user?: string | undefined;
   /** Seconds without a request before the instance is put to sleep; 0 = never. */
   idle_timeout: number;
   /** Seconds an instance has to become healthy after spawn. */
@@ -45,9 +52,13 @@ export interface ServiceConfig {
   request_timeout: number;
   restart: RestartPolicy;
   storage_persist: boolean;
-  /** Accepted, not enforced yet (a warning says so at every start). */
+  /** Memory + swap limit (cgroup). */
   memory_limit_mb: number | undefined;
+  /** CPU weight (cgroup v2 semantics). */
   cpu_shares: number | undefined;
+  /** pids.max of the instance's cgroup. */
+  pids_limit?: number | undefined;
+  /** Measured and reported, not enforced. */
   storage_quota_mb: number | undefined;
 }
 

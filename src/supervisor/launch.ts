@@ -53,11 +53,12 @@ export class LaunchError extends Error {
 }
 
 export async function launch(spec: LaunchSpec): Promise<Launched> {
-  fs.mkdirSync(path.dirname(spec.stdoutLog), { recursive: true });
-  fs.mkdirSync(path.dirname(spec.stderrLog), { recursive: true });
+  // Captured output is the controller's: the tenant writes it through its stdout/stderr only.
+  fs.mkdirSync(path.dirname(spec.stdoutLog), { recursive: true, mode: 0o700 });
+  fs.mkdirSync(path.dirname(spec.stderrLog), { recursive: true, mode: 0o700 });
   if (!fs.existsSync(spec.cwd)) throw new LaunchError(`working directory ${spec.cwd} does not exist`);
-  const out = fs.openSync(spec.stdoutLog, 'a');
-  const err = fs.openSync(spec.stderrLog, 'a');
+  const out = fs.openSync(spec.stdoutLog, 'a', 0o600);
+  const err = fs.openSync(spec.stderrLog, 'a', 0o600);
   const masks = maskedStdio();
   try {
     const child = spawn(spec.file, spec.args, {

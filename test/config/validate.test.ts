@@ -21,6 +21,8 @@ describe('defaults', () => {
       stop_timeout: 10,
       log_retention_days: 7,
       log_retention_mb: 256,
+      uid_range_start: 600000,
+      uid_range_end: 699999,
     };
     assert.deepEqual(config.settings, expected);
     assert.deepEqual(warnings, []);
@@ -36,7 +38,9 @@ describe('defaults', () => {
       health: undefined,
       env: {},
       workdir: undefined,
-      isolation: 'process',
+      isolation: 'namespace',
+      isolation_set: false,
+      user: undefined,
       idle_timeout: 0,
       startup_timeout: 10,
       request_timeout: 30,
@@ -44,6 +48,7 @@ describe('defaults', () => {
       storage_persist: true,
       memory_limit_mb: undefined,
       cpu_shares: undefined,
+      pids_limit: 512,
       storage_quota_mb: undefined,
     };
     assert.deepEqual(config.services.api, expected);
@@ -55,7 +60,8 @@ describe('defaults', () => {
     const { config } = load(service());
     assert.deepEqual(SETTINGS_SCHEMA.map((s) => s.key).sort(), Object.keys(config.settings).sort());
     const serviceKeys = SERVICE_SCHEMA.map((s) => s.key).filter((k) => k !== 'runtime');
-    assert.deepEqual([...serviceKeys, 'name'].sort(), Object.keys(config.services.api as ServiceConfig).sort());
+    const fields = Object.keys(config.services.api as ServiceConfig).filter((k) => k !== 'isolation_set');
+    assert.deepEqual([...serviceKeys, 'name'].sort(), fields.sort());
   });
 
   it('keeps values that are given, and resolves paths against the config folder', () => {
@@ -161,7 +167,7 @@ describe('enums and isolation', () => {
     expectIssue(issuesOf(service('restart = "allways"')), 'service.api.restart', 3, /expected one of "always", "on-failure", "never", found "allways" \(did you mean "always"\?\)/);
   });
 
-  for (const kind of ['namespace', 'sandbox', 'firecracker', 'qemu', 'gvisor']) {
+  for (const kind of ['sandbox', 'firecracker', 'qemu', 'gvisor']) {
     it(`refuses isolation "${kind}" as not implemented`, () => {
       const issue = expectIssue(issuesOf(service(`isolation = "${kind}"`)), 'service.api.isolation', 3, /not implemented/);
       assert.match(issue.message, new RegExp(`^"${kind}" isolation`));
@@ -170,11 +176,13 @@ describe('enums and isolation', () => {
   }
 
   it('refuses an unknown isolation string', () => {
-    expectIssue(issuesOf(service('isolation = "docker"')), 'service.api.isolation', 3, /expected one of "process", found "docker"/);
+    expectIssue(issuesOf(service('isolation = "docker"')), 'service.api.isolation', 3, /expected one of "namespace", "process", found "docker"/);
   });
 
-  it('accepts isolation = "process"', () => {
+  it('accepts isolation = "process" and "namespace", and records that it was set', () => {
     assert.equal(load(service('isolation = "process"')).config.services.api?.isolation, 'process');
+    assert.equal(load(service('isolation = "process"')).config.services.api?.isolation_set, true);
+    assert.equal(load(service('isolation = "namespace"')).config.services.api?.isolation, 'namespace');
   });
 
   it('accepts runtime as an alias of isolation', () => {
@@ -336,12 +344,10 @@ describe('warnings', () => {
     expectIssue(warnings, 'settings.idle_timeout', 3, /per-service key/);
   });
 
-  it('warns that resource limits are accepted but not enforced', () => {
-    const { config, warnings } = load(service('memory_limit_mb = 512\ncpu_shares = 100\nstorage_quota_mb = 1024'));
-    expectIssue(warnings, 'service.api.memory_limit_mb', 3, /^accepted but not enforced yet: memory/);
-    expectIssue(warnings, 'service.api.cpu_shares', 4, /^accepted but not enforced yet: CPU/);
-    expectIssue(warnings, 'service.api.storage_quota_mb', 5, /^accepted but not enforced yet: disk/);
-    assert.equal(warnings.length, 3);
+  it('accepts resource limits without warnings (they are enforced)', () => {
+    const { config, warnings } = load(service('memory_limit_mb = 512\ncpu_shares = 100\nstorage_quota_mb = 1024\npids_limit = 64'));
+    assert.deepEqual(warnings, []);
+    assert.equal(config.services.api?.pids_limit, 64);
     assert.equal(config.services.api?.memory_limit_mb, 512);
     assert.equal(config.services.api?.cpu_shares, 100);
     assert.equal(config.services.api?.storage_quota_mb, 1024);
