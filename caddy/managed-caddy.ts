@@ -74,9 +74,11 @@ export class ManagedCaddy {
 
   /** Saves the config a (re)started Caddy loads, atomically. */
   saveConfig(config: unknown): void {
-    fs.mkdirSync(this.paths.dir, { recursive: true });
+    // The config holds the wake key: readable by the controller's user only.
+    fs.mkdirSync(this.paths.dir, { recursive: true, mode: 0o700 });
     const tmp = `${this.paths.configFile}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(config, null, 1));
+    fs.writeFileSync(tmp, JSON.stringify(config, null, 1), { mode: 0o600 });
+    fs.chmodSync(tmp, 0o600);
     fs.renameSync(tmp, this.paths.configFile);
   }
 
@@ -92,7 +94,7 @@ export class ManagedCaddy {
     }
     this.saveConfig(config);
     fs.rmSync(this.paths.adminSocket, { force: true });
-    const out = fs.openSync(this.paths.logFile, 'a');
+    const out = fs.openSync(this.paths.logFile, 'a', 0o600);
     const masks = maskedStdio();
     let pid: number;
     try {

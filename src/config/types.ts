@@ -40,8 +40,6 @@ export interface ServiceConfig {
   /** Absolute working directory (resolved against the config file's folder). */
   workdir: string | undefined;
   isolation: Isolation;
-  /** False when isolation was not in the file (then a host without bubblewrap falls back to "process"). */
-  isolation_set?: boolean;
   /** Existing user to run as instead of an instance uid of its own. */
   user?: string | undefined;
   /** Seconds without a request before the instance is put to sleep; 0 = never. */

@@ -396,7 +396,6 @@ class Validator {
       );
     }
     if (isolation === undefined && fromRuntime !== undefined) values.isolation = fromRuntime;
-    values.isolation_set = values.isolation !== undefined;
     values.isolation = (values.isolation ?? isolationSpec.default) as Isolation;
   }
 

@@ -60,6 +60,8 @@ export class TenantIsolation {
   private appliedRules: string | undefined;
   private netQueue: Promise<void> = Promise.resolve();
   private warned = new Set<string>();
+  /** Releases in progress: a new start of the same instance waits for its predecessor's clean-up. */
+  private readonly releasing = new Map<string, Promise<void>>();
 
   constructor(opts: TenantIsolationOptions) {
     this.config = opts.config;
@@ -87,8 +89,7 @@ export class TenantIsolation {
   }
 
   effective(service: ServiceConfig): EffectiveIsolation {
-    if (service.isolation === 'namespace' && (this.host.bwrap || service.isolation_set !== false)) return 'namespace';
-    return 'process';
+    return service.isolation;
   }
 
   /** The identity an instance runs as, or null when it runs as the controller's own user. */
@@ -114,6 +115,7 @@ export class TenantIsolation {
   async prepare(i: PrepareInput): Promise<LaunchSpec> {
     const service = i.service_;
     const name = key(i);
+    await this.releasing.get(name);
     const mode = this.effective(service);
     if (mode === 'namespace' && !this.host.bwrap) {
       throw new IsolationError(
@@ -248,7 +250,18 @@ export class TenantIsolation {
    * The process is gone (stopped, exited): whatever escaped its process group is killed, the cgroup
    * removed, and its network rule dropped.
    */
-  async released(ref: InstanceRef): Promise<void> {
+  released(ref: InstanceRef): Promise<void> {
+    const k = key(ref);
+    const run = (this.releasing.get(k) ?? Promise.resolve()).then(() => this.release(ref));
+    const settled = run.catch(() => undefined);
+    this.releasing.set(k, settled);
+    void settled.then(() => {
+      if (this.releasing.get(k) === settled) this.releasing.delete(k);
+    });
+    return run;
+  }
+
+  private async release(ref: InstanceRef): Promise<void> {
     const cgroup = this.host.root ? this.cgroupFor(ref) : null;
     if (cgroup) {
       const deadline = Date.now() + 5000;

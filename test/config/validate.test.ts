@@ -39,7 +39,6 @@ describe('defaults', () => {
       env: {},
       workdir: undefined,
       isolation: 'namespace',
-      isolation_set: false,
       user: undefined,
       idle_timeout: 0,
       startup_timeout: 10,
@@ -60,8 +59,7 @@ describe('defaults', () => {
     const { config } = load(service());
     assert.deepEqual(SETTINGS_SCHEMA.map((s) => s.key).sort(), Object.keys(config.settings).sort());
     const serviceKeys = SERVICE_SCHEMA.map((s) => s.key).filter((k) => k !== 'runtime');
-    const fields = Object.keys(config.services.api as ServiceConfig).filter((k) => k !== 'isolation_set');
-    assert.deepEqual([...serviceKeys, 'name'].sort(), fields.sort());
+    assert.deepEqual([...serviceKeys, 'name'].sort(), Object.keys(config.services.api as ServiceConfig).sort());
   });
 
   it('keeps values that are given, and resolves paths against the config folder', () => {
@@ -171,7 +169,7 @@ describe('enums and isolation', () => {
     it(`refuses isolation "${kind}" as not implemented`, () => {
       const issue = expectIssue(issuesOf(service(`isolation = "${kind}"`)), 'service.api.isolation', 3, /not implemented/);
       assert.match(issue.message, new RegExp(`^"${kind}" isolation`));
-      assert.match(issue.message, /only "process" is available/);
+      assert.match(issue.message, /only "namespace", "process" are available/);
     });
   }
 
@@ -179,9 +177,8 @@ describe('enums and isolation', () => {
     expectIssue(issuesOf(service('isolation = "docker"')), 'service.api.isolation', 3, /expected one of "namespace", "process", found "docker"/);
   });
 
-  it('accepts isolation = "process" and "namespace", and records that it was set', () => {
+  it('accepts isolation = "process" and "namespace", ', () => {
     assert.equal(load(service('isolation = "process"')).config.services.api?.isolation, 'process');
-    assert.equal(load(service('isolation = "process"')).config.services.api?.isolation_set, true);
     assert.equal(load(service('isolation = "namespace"')).config.services.api?.isolation, 'namespace');
   });
 
