@@ -31,6 +31,8 @@ import { LogCapture } from '../logs/log-capture.js';
 import { LogFeed } from '../logs/log-feed.js';
 import { LogRetention } from '../logs/retention.js';
 import { Metrics } from '../metrics/metrics.js';
+import { caddyProcessHost } from '../routing/caddy-process-host.js';
+import { RuntimeRegistry } from '../supervisor/runtime/registry.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { InstanceRecord } from '../store/types.js';
 import type { Logger } from '../util/logger.js';
@@ -39,6 +41,9 @@ import { ControllerControlPlane } from './control-plane.js';
 import { ConfigReloader } from './config-reload.js';
 import type { InheritedListener } from './inherited-listener.js';
 import { loadWakeKey } from './wake-key.js';
+import { tightenDataDir } from '../isolation/file-modes.js';
+import { TenantIsolation } from '../isolation/tenant-isolation.js';
+import { IdentityStore } from '../store/identity-store.js';
 
 export interface CaddyOptions {
   /** 'managed': tenement runs Caddy; an admin address: a Caddy the user runs; 'none': no Caddy (tests of the supervisor alone). */
@@ -65,6 +70,12 @@ export interface ControllerOptions {
   log: Logger;
   /** A listening socket to use instead of binding host:port (systemd socket activation, handover). */
   listener?: InheritedListener | undefined;
+  /**
+   * Descriptors no process the controller starts (tenants, Caddy) may inherit: its inherited
+   * listening socket(s). A child holding the controller's socket would keep it open after the
+   * controller died, and connections would queue unanswered.
+   */
+  noInherit?: readonly number[];
   /** Awaited before the data-dir lock is taken (a handover waits here for the old controller to let go). */
   beforeLock?: (dataDir: string) => Promise<void>;
   /** How long close() lets in-flight requests finish before cutting them. */
@@ -92,6 +103,13 @@ function listen(server: http.Server, host: string, port: number, inherited: Inhe
     if (inherited) server.listen({ fd: inherited.fd }, done);
     else server.listen(port, host, done);
   });
+}
+
+/** The TCP port of an admin address such as `localhost:2019` or `http://127.0.0.1:2019` (none for unix sockets). */
+function tcpPortOf(address: string): number[] {
+  if (address.startsWith('unix/') || address.startsWith('unix:')) return [];
+  const m = /:(\d+)\/?$/.exec(address);
+  return m ? [Number(m[1])] : [];
 }
 
 /** An address Caddy on this machine can dial for a listener bound to `host`. */
@@ -160,10 +178,13 @@ export class Controller {
 
     let activity: Activity | undefined;
     let wake: WakeEndpoint | undefined;
+    const isolation = new TenantIsolation({ config: this.config, identities: new IdentityStore(opened.db), log });
     this.supervisor = new Supervisor({
       config: this.config,
       store,
       log,
+      runtimes: new RuntimeRegistry({ noInherit: opts.noInherit ?? [], isolation }),
+      isolation,
       isBusy: async (r) => (wake?.busy(r) ?? false) || ((await activity?.isBusy(r)) ?? false),
       beforeStop: async (r) => {
         if (this.router && activity) {
@@ -191,7 +212,7 @@ export class Controller {
     if (opts.caddy.mode === 'managed') {
       const bin = opts.caddy.bin ?? 'caddy';
       features = await detectFeatures(bin);
-      this.managedCaddy = new ManagedCaddy(bin, dataDir, log);
+      this.managedCaddy = new ManagedCaddy(bin, dataDir, log, caddyProcessHost({ noInherit: opts.noInherit ?? [] }));
       accessLog = this.managedCaddy.paths.accessLog;
       target = new ManagedTarget(this.managedCaddy, {
         adminListen: this.managedCaddy.adminAddress,
@@ -230,6 +251,8 @@ export class Controller {
         p.store = { ok: false, detail: (err as Error).message };
       }
       p.config = this.reloader?.status() ?? { ok: true, detail: this.config.file };
+      const iso = isolation.report();
+      p.isolation = { ok: iso.missing.length === 0, detail: iso.missing.length ? `not given: ${iso.missing.join('; ')}` : `given: ${iso.given.join('; ')}` };
       if (this.router) {
         const s = this.router.sync.stats;
         p.caddy = s.inSync ? { ok: true, detail: `${target!.describe}, ${s.pushes} pushes` } : { ok: false, detail: s.lastError ?? 'routes not pushed yet' };
@@ -302,6 +325,12 @@ export class Controller {
     this.server = server;
     const bound = server.address();
     if (bound && typeof bound === 'object') controllerDial = `${loopbackFor(bound.address, bound.family)}:${bound.port}`;
+    // Tenants may not open the controller's listener nor an external Caddy's TCP admin endpoint
+    // (the managed Caddy's admin socket is a file in the private _caddy folder).
+    isolation.setProtectedPorts([
+      ...(bound && typeof bound === 'object' ? [bound.port] : [opts.port]),
+      ...(opts.caddy.mode === 'external' ? tcpPortOf(opts.caddy.admin ?? '') : []),
+    ]);
     this.closers.unshift(
       () =>
         new Promise<void>((resolve) => {
@@ -321,6 +350,7 @@ export class Controller {
       await this.managedCaddy.ensure(initial);
       this.watchManagedCaddy(target);
     }
+    tightenDataDir(dataDir);
     const startActivity = (file: string) => {
       if (activity || !target) return;
       const offsetKey = `caddy-access:${file}`;

@@ -13,6 +13,8 @@ export interface NetTenant {
 
 export interface NetPolicy {
   table: string;
+  /** Names the data dir in the table's comment, so an operator (or a test) can tell whose it is. */
+  dataDir?: string;
   /** Ports no tenant may connect to on a local address (controller listener, Caddy admin). */
   protectedPorts: readonly number[];
   /** The instance port range: a tenant may connect to its own port in it only. */
@@ -35,11 +37,14 @@ export function renderRuleset(p: NetPolicy): string {
   const set = `{ ${ports.join(', ')} }`;
   const rules = [...p.tenants]
     .sort((a, b) => a.uid - b.uid)
-    .map((t) => `    meta skuid ${t.uid} fib daddr type local tcp dport != ${t.port} tcp dport ${set} counter reject with tcp reset`);
+    // Only connection attempts (SYN without ACK): the tenant's answers to clients whose ephemeral
+    // port happens to fall in the instance range must pass.
+    .map((t) => `    meta skuid ${t.uid} fib daddr type local tcp flags & (syn | ack) == syn tcp dport != ${t.port} tcp dport ${set} counter reject with tcp reset`);
   return [
     `table inet ${p.table} {}`,
     `delete table inet ${p.table}`,
     `table inet ${p.table} {`,
+    ...(p.dataDir ? [`  comment ${JSON.stringify(`tenement ${p.dataDir}`.replace(/"/g, ''))}`] : []),
     '  chain output {',
     '    type filter hook output priority 0; policy accept;',
     ...rules,

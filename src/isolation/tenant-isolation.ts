@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Config, ServiceConfig } from '../config/types.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import type { Logger } from '../util/logger.js';
-import type { LaunchSpec } from '../supervisor/launch.js';
+import type { LaunchSpec } from '../supervisor/runtime/runtime.js';
 import { CgroupError, InstanceCgroup, joinCgroupArgv, type CgroupLimits } from './cgroup.js';
 import { describeHost, detectHost, type HostIsolation, type IsolationReport } from './host.js';
 import { hostUidFilter } from './host-ids.js';
@@ -27,14 +27,6 @@ export class IsolationError extends Error {
 export interface InstanceRef {
   service: string;
   id: string;
-}
-
-export interface PrepareInput extends InstanceRef {
-  service_: ServiceConfig;
-  port: number;
-  /** The launch as the service describes it (command, args, service env, cwd, log files). */
-  spec: LaunchSpec;
-  instanceDir: string;
 }
 
 export interface TenantIsolationOptions {
@@ -88,10 +80,6 @@ export class TenantIsolation {
     return this.host.root && this.host.setpriv !== null;
   }
 
-  effective(service: ServiceConfig): EffectiveIsolation {
-    return service.isolation;
-  }
-
   /** The identity an instance runs as, or null when it runs as the controller's own user. */
   identity(ref: InstanceRef, service: ServiceConfig): Identity | null {
     if (!this.usesUids()) return null;
@@ -112,11 +100,12 @@ export class TenantIsolation {
    * Turns the service's launch into the isolated one. Throws IsolationError/PreflightError (with the
    * instance, what blocks and what to do) when the instance cannot be given what its config asks.
    */
-  async prepare(i: PrepareInput): Promise<LaunchSpec> {
-    const service = i.service_;
+  async prepare(spec: LaunchSpec, mode: EffectiveIsolation): Promise<LaunchSpec> {
+    if (!spec.instance) return spec;
+    const i = { ...spec.instance, spec };
+    const service = i.config;
     const name = key(i);
     await this.releasing.get(name);
-    const mode = this.effective(service);
     if (mode === 'namespace' && !this.host.bwrap) {
       throw new IsolationError(
         `${name} cannot start: isolation = "namespace" needs bubblewrap, and bwrap was not found ` +
@@ -220,9 +209,9 @@ export class TenantIsolation {
     };
     if (!cgroup) return fail('no cgroup hierarchy found');
     if (!this.host.root) return fail('cgroups need root');
-    // A fresh cgroup per start: its OOM counter then belongs to this run only.
-    cgroup.killAll();
-    cgroup.remove();
+    // A fresh cgroup per start when it is empty, so its OOM counter belongs to this run only. A
+    // non-empty one is left alone: during a handover the other controller may be starting it.
+    if (cgroup.pids().length === 0) cgroup.remove();
     try {
       cgroup.apply(limits);
     } catch (err) {
@@ -306,6 +295,7 @@ export class TenantIsolation {
           ? deleteScript(table)
           : renderRuleset({
               table,
+              dataDir: this.config.settings.data_dir,
               protectedPorts: this.protectedPorts,
               portRange: [this.config.settings.port_range_start, this.config.settings.port_range_end],
               tenants,

@@ -4,7 +4,7 @@ import { splitCommand } from '../config/command.js';
 import type { Config, ServiceConfig } from '../config/types.js';
 import { expandTemplate } from '../config/template.js';
 import { instancePaths } from './layout.js';
-import type { LaunchSpec } from './launch.js';
+import type { LaunchSpec } from './runtime/runtime.js';
 
 export interface InstanceTarget {
   service: string;
@@ -44,5 +44,6 @@ export function buildLaunchSpec(config: Config, service: ServiceConfig, target: 
     cwd: service.workdir ?? path.dirname(config.file),
     stdoutLog: paths.stdoutLog,
     stderrLog: paths.stderrLog,
+    instance: { service: target.service, id: target.id, port: target.port, instanceDir: paths.instanceDir, config: service },
   };
 }

@@ -95,7 +95,7 @@ describe('network rules', () => {
   it('rejects, per tenant uid, local connections to protected ports and other instance ports', () => {
     const script = renderRuleset({ table: 'tenement_x', protectedPorts: [8080, 2019, 8080], portRange: [30000, 30100], tenants: [{ uid: 600002, port: 30002 }, { uid: 600001, port: 30001 }] });
     assert.match(script, /^table inet tenement_x \{\}\ndelete table inet tenement_x\n/);
-    assert.match(script, /meta skuid 600001 fib daddr type local tcp dport != 30001 tcp dport \{ 2019, 8080, 30000-30100 \} counter reject with tcp reset/);
+    assert.match(script, /meta skuid 600001 fib daddr type local tcp flags & \(syn \| ack\) == syn tcp dport != 30001 tcp dport \{ 2019, 8080, 30000-30100 \} counter reject with tcp reset/);
     assert.ok(script.indexOf('600001') < script.indexOf('600002'));
     assert.equal(deleteScript('t'), 'table inet t {}\ndelete table inet t\n');
     assert.match(tableName('/var/lib/tenement'), /^tenement_[0-9a-f]{10}$/);

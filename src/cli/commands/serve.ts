@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Controller, serverFd, type CaddyOptions, type ControllerOptions } from '../../controller/controller.js';
 import { HandoverClient, handOver, readUpgradeRequest, writeUpgradeResult } from '../../controller/handover.js';
-import { setFdsToMask, takeInheritedListener } from '../../controller/inherited-listener.js';
+import { takeInheritedListener } from '../../controller/inherited-listener.js';
 import { checkSchemaCompatible } from '../../store/schema-check.js';
 import { createLogger, type Logger } from '../../util/logger.js';
 import { VERSION } from '../../version.js';
@@ -53,7 +53,6 @@ Socket activation: with LISTEN_FDS (systemd), the controller listens on the inhe
           : { mode: 'managed', bin: opts.caddyBin ?? 'caddy', httpPort: opts.httpPort, httpHost: opts.httpHost };
       const listener = takeInheritedListener();
       if (listener) {
-        setFdsToMask(listener.fds);
         log.info('using an inherited listening socket', { fd: listener.fd, source: listener.source });
       }
       const handover = HandoverClient.fromEnv();
@@ -66,6 +65,9 @@ Socket activation: with LISTEN_FDS (systemd), the controller listens on the inhe
         caddy,
         log,
         listener,
+        // Kept for the whole life of the process, also when it serves again on its own socket
+        // after a failed upgrade.
+        noInherit: listener?.fds ?? [],
       };
       // One listener per signal for the whole life of the process: signals that arrive while
       // starting are kept for when the controller is up (the default action would exit at once),
