@@ -43,6 +43,7 @@ import type { InheritedListener } from './inherited-listener.js';
 import { loadWakeKey } from './wake-key.js';
 import { tightenDataDir } from '../isolation/file-modes.js';
 import { TenantIsolation } from '../isolation/tenant-isolation.js';
+import { StorageMeter } from '../storage/storage-meter.js';
 import { IdentityStore } from '../store/identity-store.js';
 
 export interface CaddyOptions {
@@ -178,7 +179,12 @@ export class Controller {
 
     let activity: Activity | undefined;
     let wake: WakeEndpoint | undefined;
-    const isolation = new TenantIsolation({ config: this.config, identities: new IdentityStore(opened.db), log });
+    const isolation = new TenantIsolation({
+      config: this.config,
+      identities: new IdentityStore(opened.db),
+      log,
+      onOomKill: (ref) => metrics.observeOomKill({ service: ref.service, instance: ref.id }),
+    });
     this.supervisor = new Supervisor({
       config: this.config,
       store,
@@ -274,6 +280,8 @@ export class Controller {
     });
     this.reloader = reloader;
     this.closers.unshift(() => reloader.close());
+    const storage = new StorageMeter({ config: () => this.config, instances: () => this.supervisor.list(), log });
+    this.closers.unshift(() => storage.stop());
     this.control = new ControllerControlPlane({
       roller: reloader,
       supervisor: this.supervisor,
@@ -284,9 +292,16 @@ export class Controller {
       startedAt,
       parts,
       log,
+      storage,
     });
 
     metrics.setInstanceSource(() => this.control.list());
+    metrics.setStorageSource(() =>
+      this.control.list().flatMap((r) => {
+        const u = storage.usage(r.service, r.id);
+        return u ? [{ service: r.service, instance: r.id, usedBytes: u.used_bytes, quotaBytes: u.quota_bytes }] : [];
+      }),
+    );
     const logFeed = new LogFeed();
     const capture = new LogCapture({ dataDir, store: logStore, feed: logFeed, metrics, log });
     const retention = new LogRetention({ store: logStore, settings: () => this.config.settings, log });
@@ -390,6 +405,7 @@ export class Controller {
     await capture.start();
     retention.start();
     await this.supervisor.start();
+    storage.start();
     // Declared instances are up: have their routes in Caddy before saying ready (returns after one
     // attempt if Caddy is unreachable; the sync keeps retrying).
     await this.router?.pushNow();

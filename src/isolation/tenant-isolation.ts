@@ -34,6 +34,8 @@ export interface TenantIsolationOptions {
   identities: IdentityStore;
   log: Logger;
   host?: HostIsolation;
+  /** Called once per exit that the OOM killer caused (metrics). */
+  onOomKill?: (ref: InstanceRef) => void;
 }
 
 /** The isolation an instance actually gets on this host. */
@@ -44,6 +46,7 @@ const key = (r: InstanceRef) => `${r.service}:${r.id}`;
 export class TenantIsolation {
   private config: Config;
   readonly host: HostIsolation;
+  private readonly onOomKill: ((ref: InstanceRef) => void) | undefined;
   private readonly log: Logger;
   private readonly identities: IdentityStore;
   private readonly oomBaseline = new Map<string, number>();
@@ -60,6 +63,7 @@ export class TenantIsolation {
     this.identities = opts.identities;
     this.log = opts.log;
     this.host = opts.host ?? detectHost();
+    this.onOomKill = opts.onOomKill;
   }
 
   updateConfig(config: Config): void {
@@ -227,7 +231,11 @@ export class TenantIsolation {
     const cgroup = this.cgroupFor(ref);
     if (!cgroup || !this.host.root) return undefined;
     const kills = cgroup.oomKills();
-    return kills > (this.oomBaseline.get(key(ref)) ?? 0) ? 'oom-killed' : undefined;
+    if (kills <= (this.oomBaseline.get(key(ref)) ?? 0)) return undefined;
+    // Counted once: the next exit of this run compares with what is known now.
+    this.oomBaseline.set(key(ref), kills);
+    this.onOomKill?.({ service: ref.service, id: ref.id });
+    return 'oom-killed';
   }
 
   /** Memory the instance's cgroup uses now (bytes), when known. */
