@@ -77,12 +77,14 @@ export function killGroupQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'
 
 /** Deletes tenement's nftables tables whose comment names `marker` (a test's temp dir). */
 export function removeNetRulesMentioning(marker: string): void {
-  const listed = spawnSync('nft', ['-j', 'list', 'tables'], { encoding: 'utf8' });
+  const listed = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' });
   if (listed.status !== 0) return;
-  const tables = ((JSON.parse(listed.stdout) as { nftables?: Array<{ table?: { family: string; name: string; comment?: string } }> }).nftables ?? [])
-    .flatMap((e) => (e.table ? [e.table] : []))
-    .filter((t) => t.name.startsWith('tenement_') && (t.comment ?? '').includes(marker));
-  for (const t of tables) spawnSync('nft', ['delete', 'table', t.family, t.name]);
+  for (const m of listed.stdout.matchAll(/^table (\w+) (tenement_\w+)$/gm)) {
+    const [, family, name] = m as unknown as [string, string, string];
+    // The comment (`tenement DATA_DIR`) is only in the full listing (nft 1.0.6 leaves it out of JSON).
+    const table = spawnSync('nft', ['list', 'table', family, name], { encoding: 'utf8' });
+    if (table.stdout.split('\n').some((l) => l.trim().startsWith('comment') && l.includes(marker))) spawnSync('nft', ['delete', 'table', family, name]);
+  }
 }
 
 /** Removes the (empty) instance cgroups a controller on `dataDir` made, in every hierarchy. */
