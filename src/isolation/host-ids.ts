@@ -39,8 +39,20 @@ export function runningUids(procRoot = '/proc'): Set<number> {
   return uids;
 }
 
-/** A predicate for IdentityStore.ensure built from one snapshot of the host. */
-export function hostUidFilter(opts: { passwd?: string; group?: string; procRoot?: string } = {}): (uid: number) => boolean {
-  const used = new Set<number>([...idsIn(opts.passwd ?? '/etc/passwd'), ...idsIn(opts.group ?? '/etc/group'), ...runningUids(opts.procRoot)]);
+let cached: { at: number; used: Set<number> } | undefined;
+
+/**
+ * A predicate for IdentityStore.ensure built from one snapshot of the host. The snapshot is reused
+ * for a second: a burst of new instances must not scan /proc once each (uids handed out meanwhile
+ * are in the store, which ensure() checks too).
+ */
+export function hostUidFilter(opts: { passwd?: string; group?: string; procRoot?: string } = {}, now = Date.now()): (uid: number) => boolean {
+  const custom = opts.passwd !== undefined || opts.group !== undefined || opts.procRoot !== undefined;
+  if (custom || !cached || now - cached.at > 1000) {
+    const used = new Set<number>([...idsIn(opts.passwd ?? '/etc/passwd'), ...idsIn(opts.group ?? '/etc/group'), ...runningUids(opts.procRoot)]);
+    if (custom) return (uid) => !used.has(uid);
+    cached = { at: now, used };
+  }
+  const used = cached.used;
   return (uid) => !used.has(uid);
 }

@@ -1,6 +1,7 @@
 // What this host lets the controller enforce: root (uid switching, cgroups, nftables), bubblewrap
 // (namespace isolation), setpriv (dropping to the instance's uid), nft, and which cgroup version.
 // `ten config` and /health print it, so nobody believes they have isolation they do not have.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { detectCgroupHost, type CgroupHost } from './cgroup.js';
@@ -32,11 +33,14 @@ export function findTool(name: string, env: NodeJS.ProcessEnv = process.env): st
 }
 
 export function detectHost(env: NodeJS.ProcessEnv = process.env): HostIsolation {
+  const root = process.getuid?.() === 0;
+  const nft = findTool('nft', env);
   return {
-    root: process.getuid?.() === 0,
+    root,
     bwrap: findTool('bwrap', env),
     setpriv: findTool('setpriv', env),
-    nft: findTool('nft', env),
+    // Installed is not enough: in a container without CAP_NET_ADMIN nft cannot change anything.
+    nft: nft && root && spawnSync(nft, ['list', 'tables'], { stdio: 'ignore', timeout: 5000 }).status === 0 ? nft : null,
     cgroup: detectCgroupHost(),
   };
 }
@@ -61,7 +65,7 @@ export function describeHost(h: HostIsolation): IsolationReport {
   else if (!h.cgroup) missing.push('resource limits: no cgroup hierarchy found');
   else missing.push('resource limits: cgroups need root (memory_limit_mb / cpu_shares make spawns fail; pids_limit is not applied)');
   if (h.nft && h.root) given.push('network: per-uid nftables rules keep instances off the controller port, Caddy admin and other instances\' ports');
-  else if (!h.nft) missing.push('network rules: nft not found (Debian package "nftables"); instances can connect to each other\'s ports');
+  else if (!h.nft && h.root) missing.push('network rules: nft not found or not permitted (Debian package "nftables"; CAP_NET_ADMIN); instances can connect to each other\'s ports');
   else missing.push('network rules: need root; instances can connect to each other\'s ports');
   return { given, missing };
 }

@@ -125,7 +125,9 @@ export class TenantIsolation {
     const searchPath = env.PATH ?? TENANT_PATH;
 
     let program = i.spec.file;
-    const extras = readOnlyExtras([i.spec.cwd, ...(path.isAbsolute(program) ? [path.dirname(program)] : [])]);
+    // The app may live in a place the sandbox makes private (/tmp): its folders show through, read-only.
+    const fileArgs = i.spec.args.filter((a) => !a.startsWith('-') && isFile(path.resolve(i.spec.cwd, a))).map((a) => path.dirname(path.resolve(i.spec.cwd, a)));
+    const extras = readOnlyExtras([i.spec.cwd, ...(path.isAbsolute(program) ? [path.dirname(program)] : []), ...fileArgs]);
     if (id) {
       const trusted = new Set<string>();
       if (mode === 'namespace') {
@@ -318,6 +320,14 @@ export class TenantIsolation {
     });
     this.netQueue = run.catch(() => undefined);
     return run;
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
   }
 }
 

@@ -218,8 +218,30 @@ describe('host report', () => {
     const r = describeHost({ root: false, bwrap: null, setpriv: '/usr/bin/setpriv', nft: null, cgroup: null });
     assert.ok(r.missing.some((m) => /not root/.test(m)));
     assert.ok(r.missing.some((m) => /bubblewrap/.test(m)));
-    assert.ok(r.missing.some((m) => /nftables/.test(m)));
+    assert.ok(r.missing.some((m) => /network rules/.test(m)));
     const full = describeHost({ root: true, bwrap: '/usr/bin/bwrap', setpriv: '/usr/bin/setpriv', nft: '/usr/sbin/nft', cgroup: { version: 2, mounts: { unified: '/sys/fs/cgroup' } } });
     assert.deepEqual(full.missing, []);
+  });
+});
+
+describe('ten config isolation check', () => {
+  it('names services that would not start under their own uid, and a missing bwrap', { skip: !isRoot }, async () => {
+    const { parseConfigText } = await import('../../src/config/load.js');
+    const { checkIsolation } = await import('../../src/isolation/config-check.js');
+    const { dir, cleanup } = tempDir(); // 0700, root
+    try {
+      fs.writeFileSync(path.join(dir, 'app.js'), '');
+      const file = path.join(dir, 'tenement.toml');
+      const text = `[service.hidden]\ncommand = "node ${path.join(dir, 'app.js')}"\n[service.ok]\ncommand = "node -e 1"\n[service.compat]\ncommand = "node ${path.join(dir, 'app.js')}"\nisolation = "process"\nuser = "root"\n`;
+      const { config } = parseConfigText(text, file);
+      const host = { root: true, bwrap: null, setpriv: '/usr/bin/setpriv', nft: '/usr/sbin/nft', cgroup: null };
+      const check = checkIsolation(config, host);
+      assert.ok(check.problems.some((p) => p.startsWith('service hidden cannot start') && p.includes(`${dir} is not searchable`)), check.problems.join('\n'));
+      assert.ok(!check.problems.some((p) => p.startsWith('service ok cannot start')));
+      assert.ok(!check.problems.some((p) => p.startsWith('service compat cannot start')), 'user = "root" is not checked');
+      assert.ok(check.problems.some((p) => p.startsWith('service ok: isolation = "namespace" needs bubblewrap')));
+    } finally {
+      cleanup();
+    }
   });
 });
