@@ -272,8 +272,9 @@ function safeRead(file: string): string {
  * tells the tenant the pid the controller knows it by (TENEMENT_HOST_PID): inside its own PID
  * namespace its pid is a small number that means nothing in logs or `ten ps`.
  */
-export function joinCgroupArgv(procsFiles: readonly string[], shell = '/bin/sh'): string[] {
+export function joinCgroupArgv(procsFiles: readonly string[], opts: { ignoreTerm?: boolean } = {}, shell = '/bin/sh'): string[] {
   const script =
+    (opts.ignoreTerm ? "trap '' TERM; " : '') +
     'while [ "$1" != "--" ]; do echo $$ > "$1" || { echo "tenement: cannot join cgroup ($1)" >&2; exit 125; }; shift; done; shift; ' +
     'TENEMENT_HOST_PID=$$; export TENEMENT_HOST_PID; exec "$@"';
   return [shell, '-c', script, 'tenement-cgroup-join', ...procsFiles, '--'];

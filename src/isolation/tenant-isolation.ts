@@ -17,6 +17,9 @@ import { preflight, PreflightError } from './preflight.js';
 import { bwrapArgs, PRIVATE_TMPFS, readOnlyExtras, setprivArgs, type Identity } from './sandbox-argv.js';
 import { tenantEnv, TENANT_PATH } from './tenant-env.js';
 
+/** coreutils env: resets SIGTERM to its default inside the sandbox (ignored signals survive exec). */
+const ENV_BIN = '/usr/bin/env';
+
 export class IsolationError extends Error {
   constructor(message: string) {
     super(message);
@@ -64,6 +67,13 @@ export class TenantIsolation {
     this.log = opts.log;
     this.host = opts.host ?? detectHost();
     this.onOomKill = opts.onOomKill;
+  }
+
+  private detached = false;
+
+  /** From now on another controller owns the instances: cgroups and rules are left as they are. */
+  detach(): void {
+    this.detached = true;
   }
 
   updateConfig(config: Config): void {
@@ -154,7 +164,9 @@ export class TenantIsolation {
     await this.arm(i, id, i.port);
 
     const argv: string[] = [];
-    if (cgroup || id || mode === 'namespace') argv.push(...joinCgroupArgv(cgroup ? cgroup.procsFiles() : []));
+    // Under "namespace" the pid tenement tracks is bubblewrap's, which must outlive the app's
+    // graceful stop: bwrap ignores SIGTERM (sent to the whole group) and the app gets it back.
+    if (cgroup || id || mode === 'namespace') argv.push(...joinCgroupArgv(cgroup ? cgroup.procsFiles() : [], { ignoreTerm: mode === 'namespace' }));
     if (mode === 'namespace') {
       argv.push(
         this.host.bwrap!,
@@ -171,6 +183,7 @@ export class TenantIsolation {
         ),
       );
     }
+    if (mode === 'namespace') argv.push(ENV_BIN, '--default-signal=TERM');
     if (id) argv.push(this.host.setpriv!, ...setprivArgs(id));
     argv.push(program, ...i.spec.args);
     const [file, ...args] = argv as [string, ...string[]];
@@ -261,6 +274,7 @@ export class TenantIsolation {
   }
 
   private async release(ref: InstanceRef): Promise<void> {
+    if (this.detached) return;
     const cgroup = this.host.root ? this.cgroupFor(ref) : null;
     if (cgroup) {
       const deadline = Date.now() + 5000;
@@ -297,7 +311,7 @@ export class TenantIsolation {
   /** Makes the nftables table equal to the armed set; one nft transaction, skipped when unchanged. */
   private syncNet(): Promise<void> {
     const run = this.netQueue.then(async () => {
-      if (!this.host.nft || !this.host.root) return;
+      if (!this.host.nft || !this.host.root || this.detached) return;
       const table = tableName(this.config.settings.data_dir);
       const tenants = [...this.net.values()];
       const script =

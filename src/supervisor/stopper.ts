@@ -42,7 +42,10 @@ export class Stopper {
     }
     t.exitWatch?.cancel();
     t.clearProcess();
-    await this.deps.afterStop?.(t).catch(() => undefined);
+    // The row first: the process is gone. Releasing its cgroup and network rule takes a moment, and
+    // a next start of the instance waits for it (TenantIsolation serializes them).
+    const released = this.deps.afterStop?.(t).catch(() => undefined);
     instances.update(t, { observed, pid: null, pidStartTime: null, health: observed === 'backoff' ? 'unhealthy' : 'unknown', healthFailures: 0 });
+    await released;
   }
 }

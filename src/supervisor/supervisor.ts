@@ -366,6 +366,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Stops watching (timers, exit listeners) and leaves every tenant process running. */
   detach(): void {
     this.closed = true;
+    // After a handover the next controller owns the instances: no clean-up of ours may touch them.
+    this.isolation.detach();
     this.idle.stop();
     this.instances.disposeAll();
   }
