@@ -324,11 +324,8 @@ export class TenantIsolation {
               portRange: [this.config.settings.port_range_start, this.config.settings.port_range_end],
               tenants,
             });
+      // Unknown (a fresh controller, `ten down`): a table left by an earlier one is replaced or removed.
       if (script === this.appliedRules) return;
-      if (tenants.length === 0 && this.appliedRules === undefined) {
-        this.appliedRules = script;
-        return;
-      }
       await runNft(this.host.nft, script);
       this.appliedRules = script;
     });

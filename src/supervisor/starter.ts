@@ -52,6 +52,14 @@ export class Starter {
     const service = instances.current(t, startWith);
     let record = instances.mustGet(t);
     if (record.observed === 'running' && t.pid && isSameProcess(t.pid, t.startTime)) return;
+    if (record.observed === 'starting' && t.pid && isSameProcess(t.pid, t.startTime)) {
+      // Adopted while an earlier controller was still starting it (a handover during a wake): wait
+      // for that process instead of launching a second one on the same port.
+      const pid = t.pid;
+      await waitReady({ port: record.port, health: service.health, startupTimeoutS: service.startup_timeout, exited: () => !isSameProcess(pid, t.startTime) }, this.deps.now);
+      instances.update(t, { observed: 'running', health: 'healthy', healthFailures: 0, lastActivityAt: this.deps.now() });
+      return;
+    }
     this.deps.cancelRestart(t);
     t.stopHealthLoop();
     // Something outside tenement took the port while the instance was down; moving is better than
