@@ -87,7 +87,14 @@ export class TenantIsolation {
   /** Ports tenants must never connect to (the controller's listener, Caddy's admin endpoint). */
   setProtectedPorts(ports: number[]): void {
     this.protectedPorts = [...new Set(ports.filter((p) => Number.isInteger(p) && p > 0))];
-    void this.syncNet().catch(() => undefined);
+    // At start-up nothing is armed yet: a sync now would drop the rules of tenants about to be
+    // adopted. Adoption and every start sync with these ports.
+    if (this.net.size > 0) void this.syncNet().catch(() => undefined);
+  }
+
+  /** Resolves once every network rule change asked for so far is applied (or has failed). */
+  settled(): Promise<void> {
+    return this.netQueue;
   }
 
   private usesUids(): boolean {

@@ -158,6 +158,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   async start(): Promise<void> {
     for (const record of this.store.list()) this.restore(record);
+    // Adopted instances get their network rules back before the controller says it is ready.
+    await this.isolation.settled();
     const declared: Promise<unknown>[] = [];
     for (const [service, ids] of Object.entries(this.config.instances)) {
       for (const id of ids) {
