@@ -11,6 +11,7 @@ root=$(pwd)
 ensure_node
 ensure_npm_deps
 ensure_caddy
+ensure_isolation_tools
 if [ "${SKIP_BUILD:-}" != "1" ]; then npm run --silent build; fi
 
 check=0

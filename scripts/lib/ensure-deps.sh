@@ -62,3 +62,24 @@ ensure_socket_activate() {
   echo "systemd-socket-activate is missing (Debian/Ubuntu: sudo apt-get install -y systemd); the socket-activation tests need it" >&2
   exit 1
 }
+
+# Tenant isolation: bubblewrap for isolation = "namespace" (the default), nftables for the per-uid
+# network rules, setpriv (util-linux) to drop to each instance's uid. Without them tenement still
+# runs, and `ten config` and /health say what is not enforced; the tests need them.
+ensure_isolation_tools() {
+  local missing=()
+  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+  command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
+  command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return
+  fi
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]} (apt-get install -y ${missing[*]})..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    return
+  fi
+  echo "missing for tenant isolation: ${missing[*]} (Debian/Ubuntu: sudo apt-get install -y ${missing[*]});" >&2
+  echo "instances run with less isolation; see docs/isolation.md" >&2
+}

@@ -31,6 +31,21 @@ export interface InstanceJson {
   last_exit: string | null;
   /** Direct URL through Caddy, e.g. http://alice.notes.localhost:8000 */
   url: string | null;
+  /** Size of its data folder at the last measurement (every 30 s); null before the first. */
+  storage_used_bytes: number | null;
+  /** storage_quota_mb in bytes; null without a quota. */
+  storage_quota_bytes: number | null;
+}
+
+/** GET /api/instances/:instance/storage (the original's StorageInfo, plus what it derived). */
+export interface StorageJson {
+  instance: string;
+  used_bytes: number;
+  quota_bytes: number | null;
+  path: string;
+  usage_percent: number | null;
+  over_quota: boolean;
+  measured_at: string;
 }
 
 export interface SpawnBody {
@@ -313,4 +328,12 @@ export interface TelemetryJson {
     restarts: number;
   };
   services: number;
+}
+
+// ---- Added with isolation and limits (issue 8). Optional, so existing implementations stay valid.
+export interface ControlPlane {
+  /** The last storage measurement of an instance (cheap: no tree walk). */
+  storage?(key: InstanceKey): Omit<StorageJson, 'instance'> | null;
+  /** Measures now (for the first request, before the background pass got to it). */
+  measureStorage?(key: InstanceKey): Promise<Omit<StorageJson, 'instance'>>;
 }

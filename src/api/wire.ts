@@ -26,7 +26,12 @@ export function instanceJson(r: InstanceRecord, control: ControlPlane, now: numb
     last_error: r.lastError,
     last_exit: r.lastExit,
     url: control.url(r),
+    ...storageFields(control.storage?.(r) ?? null),
   };
+}
+
+function storageFields(usage: { used_bytes: number; quota_bytes: number | null } | null): Pick<InstanceJson, 'storage_used_bytes' | 'storage_quota_bytes'> {
+  return { storage_used_bytes: usage?.used_bytes ?? null, storage_quota_bytes: usage?.quota_bytes ?? null };
 }
 
 export function logJson(l: LogLine): LogJson {

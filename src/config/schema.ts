@@ -60,6 +60,8 @@ export const SETTINGS_SCHEMA: readonly KeySpec<Exclude<keyof Settings, 'tls'>>[]
   { key: 'disk_min_free_mb', kind: 'integer', default: 256, min: 0, unit: 'MB', doc: 'Below this much free space on the data dir\'s file system, /health reports the disk part as not ok (status degraded).' },
   { key: 'trusted_proxies', kind: 'string-array', doc: 'IP addresses of proxies whose X-Forwarded-For names the client for the failed-login limit (e.g. ["127.0.0.1"] when only Caddy runs on the host); default none: failures count against the connecting address.' },
   { key: 'metrics_token', kind: 'string', secret: true, doc: 'When set, GET /metrics requires "Authorization: Bearer <metrics_token>" (or an admin API token); at least 16 characters.' },
+  { key: 'uid_range_start', kind: 'integer', default: 600000, min: 1000, max: 2147483646, doc: 'First uid (and gid) given to instances when the controller runs as root (inclusive); recorded per instance.' },
+  { key: 'uid_range_end', kind: 'integer', default: 699999, min: 1000, max: 2147483646, atLeastKey: 'uid_range_start', doc: 'Last uid given to instances (inclusive).' },
 ];
 
 /** `[settings.tls]`: the original's keys, now configuring HTTPS in the Caddy tenement runs. */
@@ -77,7 +79,7 @@ export const TLS_SCHEMA: readonly KeySpec<keyof TlsSettings>[] = [
 export type ServiceKey = Exclude<keyof ServiceConfig, 'name'> | 'runtime';
 
 /** Isolation kinds the original tenement offered; refused by name so nobody believes they got one. */
-export const UNIMPLEMENTED_ISOLATION: readonly string[] = ['namespace', 'sandbox', 'gvisor', 'firecracker', 'qemu', 'vm', 'wasm'];
+export const UNIMPLEMENTED_ISOLATION: readonly string[] = ['sandbox', 'gvisor', 'firecracker', 'qemu', 'vm', 'wasm'];
 
 export const SERVICE_SCHEMA: readonly KeySpec<ServiceKey>[] = [
   { key: 'command', kind: 'string', required: true, templated: true, doc: 'Program to run; shell-split (quotes honoured, no shell) unless args is given.' },
@@ -85,17 +87,19 @@ export const SERVICE_SCHEMA: readonly KeySpec<ServiceKey>[] = [
   { key: 'health', kind: 'string', doc: 'HTTP path probed on the instance, e.g. "/health"; absent = TCP connect check.' },
   { key: 'env', kind: 'string-table', templated: true, doc: 'Extra environment variables (string values).' },
   { key: 'workdir', kind: 'path', doc: 'Working directory; relative to the config file.' },
-  { key: 'isolation', kind: 'enum', default: 'process', values: ['process'], unimplemented: UNIMPLEMENTED_ISOLATION, doc: 'How instances are isolated; only "process" exists in this version.' },
-  { key: 'runtime', kind: 'enum', values: ['process'], unimplemented: UNIMPLEMENTED_ISOLATION, aliasOf: 'isolation', doc: 'Older name of isolation.' },
+  { key: 'isolation', kind: 'enum', default: 'namespace', values: ['namespace', 'process'], unimplemented: UNIMPLEMENTED_ISOLATION, doc: '"namespace": own uid, PID/IPC/mount namespaces (bubblewrap), only DATA_DIR writable; "process": own uid, no namespaces. See docs/isolation.md.' },
+  { key: 'runtime', kind: 'enum', values: ['namespace', 'process'], unimplemented: UNIMPLEMENTED_ISOLATION, aliasOf: 'isolation', doc: 'Older name of isolation.' },
+  { key: 'user', kind: 'string', doc: 'Run as this existing user (name or uid) instead of an instance uid of its own; "root" only for apps that cannot move (docs/isolation.md).' },
   { key: 'idle_timeout', kind: 'integer', default: 0, min: 0, unit: 'seconds', doc: 'Seconds without a request before an instance is put to sleep; 0 = never.' },
   { key: 'startup_timeout', kind: 'integer', default: 10, min: 1, unit: 'seconds', doc: 'Seconds a new instance has to become healthy.' },
   { key: 'request_timeout', kind: 'integer', default: 30, min: 1, unit: 'seconds', doc: 'Seconds a proxied request may take.' },
   { key: 'restart', kind: 'enum', default: 'on-failure', values: ['always', 'on-failure', 'never'], doc: 'When an exited instance is started again.' },
   { key: 'tenant_spawn', kind: 'boolean', default: false, doc: 'Tenant tokens may spawn and stop instances of this service with their own id; otherwise only an admin token can.' },
   { key: 'storage_persist', kind: 'boolean', default: true, doc: 'Keep the instance data folder when the instance is stopped.' },
-  { key: 'memory_limit_mb', kind: 'integer', min: 1, unit: 'MB', notEnforced: 'memory is not limited', doc: 'Memory limit (accepted, not enforced yet).' },
-  { key: 'cpu_shares', kind: 'integer', min: 1, notEnforced: 'CPU use is not weighted', doc: 'CPU weight (accepted, not enforced yet).' },
-  { key: 'storage_quota_mb', kind: 'integer', min: 1, unit: 'MB', notEnforced: 'disk use is not limited', doc: 'Data folder quota (accepted, not enforced yet).' },
+  { key: 'memory_limit_mb', kind: 'integer', min: 1, unit: 'MB', doc: 'Memory + swap limit per instance (cgroup); an instance over it is OOM-killed (`oom-killed`) and restarted per its policy. A spawn fails when it cannot be applied.' },
+  { key: 'cpu_shares', kind: 'integer', min: 1, max: 10000, doc: 'CPU weight per instance (cgroup v2 cpu.weight, 100 = default; v1 cpu.shares = weight x 10.24). A spawn fails when it cannot be applied.' },
+  { key: 'pids_limit', kind: 'integer', default: 512, min: 1, doc: 'Most processes + threads an instance may have (cgroup pids.max).' },
+  { key: 'storage_quota_mb', kind: 'integer', min: 1, unit: 'MB', doc: 'Data folder quota: measured every 30 s and reported (storage_used_bytes, metrics, a warning when over); not a hard limit.' },
 ];
 
 export type RoutingKey = 'default' | 'subdomain' | 'path';

@@ -21,6 +21,8 @@ export function processDefinition(config: Config, service: ServiceConfig): Recor
     cwd: service.workdir ?? path.dirname(config.file),
     health: service.health ?? null,
     isolation: service.isolation,
+    user: service.user ?? null,
+    pids_limit: service.pids_limit ?? null,
     memory_limit_mb: service.memory_limit_mb ?? null,
     cpu_shares: service.cpu_shares ?? null,
     storage_quota_mb: service.storage_quota_mb ?? null,

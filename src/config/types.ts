@@ -1,7 +1,7 @@
 // The validated, defaults-filled configuration that the rest of tenement consumes.
 // Everything downstream of `loadConfig` reads these types, never raw TOML.
 
-export type Isolation = 'process';
+export type Isolation = 'namespace' | 'process';
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
 
 /** `[settings.tls]`: HTTPS served by the managed Caddy (the original's keys). */
@@ -50,6 +50,9 @@ export interface Settings {
   /** When set, GET /metrics requires it as a bearer token. */
   metrics_token: string | undefined;
   tls: TlsSettings;
+  /** Inclusive uid range instances are given (root controllers only). */
+  uid_range_start: number;
+  uid_range_end: number;
 }
 
 export interface ServiceConfig {
@@ -63,6 +66,8 @@ export interface ServiceConfig {
   /** Absolute working directory (resolved against the config file's folder). */
   workdir: string | undefined;
   isolation: Isolation;
+  /** Existing user to run as instead of an instance uid of its own. */
+  user?: string | undefined;
   /** Seconds without a request before the instance is put to sleep; 0 = never. */
   idle_timeout: number;
   /** Seconds an instance has to become healthy after spawn. */
@@ -73,9 +78,13 @@ export interface ServiceConfig {
   storage_persist: boolean;
   /** Tenant tokens may spawn and stop instances of this service with their own id. */
   tenant_spawn: boolean;
-  /** Accepted, not enforced yet (a warning says so at every start). */
+  /** Memory + swap limit (cgroup). */
   memory_limit_mb: number | undefined;
+  /** CPU weight (cgroup v2 semantics). */
   cpu_shares: number | undefined;
+  /** pids.max of the instance's cgroup. */
+  pids_limit?: number | undefined;
+  /** Measured and reported, not enforced. */
   storage_quota_mb: number | undefined;
 }
 

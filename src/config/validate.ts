@@ -195,7 +195,7 @@ class Validator {
       this.error(
         at,
         `${JSON.stringify(value)} isolation is not implemented in this version of tenement yet; only ${values.map((v) => JSON.stringify(v)).join(', ')} ` +
-          `is available (instances run as ordinary processes, without extra isolation). Set ${spec.key} = "process" or remove the key`,
+          `are available (see docs/isolation.md). Set ${spec.key} = "namespace" or "process", or remove the key`,
       );
       return undefined;
     }

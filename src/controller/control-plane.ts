@@ -10,6 +10,7 @@ import type { Router } from '../routing/router.js';
 import type { Logger } from '../util/logger.js';
 import { formatKey, type InstanceKey } from '../util/instance-key.js';
 import { VERSION } from '../version.js';
+import type { StorageMeter, StorageUsage } from '../storage/storage-meter.js';
 
 export interface ControlPlaneDeps {
   supervisor: Supervisor;
@@ -21,12 +22,23 @@ export interface ControlPlaneDeps {
   startedAt: number;
   parts: () => Record<string, PartHealth>;
   log: Logger;
+  /** Storage measurements of instance data folders. */
+  storage?: StorageMeter;
   /** Rolling restarts after template changes (the config reloader). */
   roller?: ServiceRoller | undefined;
 }
 
 export class ControllerControlPlane implements ControlPlane {
   constructor(private readonly deps: ControlPlaneDeps) {}
+
+  storage(key: InstanceKey): StorageUsage | null {
+    return this.deps.storage?.usage(key.service, key.id) ?? null;
+  }
+
+  measureStorage(key: InstanceKey): Promise<StorageUsage> {
+    if (!this.deps.storage) throw new ControlPlaneError('unavailable', 'storage is not measured by this controller');
+    return this.deps.storage.measure(key.service, key.id);
+  }
 
   list(filter?: { service?: string; id?: string }): InstanceRecord[] {
     return this.deps.supervisor.list(filter);

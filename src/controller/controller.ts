@@ -47,6 +47,10 @@ import type { InheritedListener } from './inherited-listener.js';
 import { loadWakeKey } from './wake-key.js';
 import { startLegacyInstances, stopLegacyLeftovers } from './legacy-instances.js';
 import { checkDnsProvider, managedTls, resolveTls, tlsStatus, type TlsOverrides } from './tls-options.js';
+import { tightenDataDir } from '../isolation/file-modes.js';
+import { TenantIsolation } from '../isolation/tenant-isolation.js';
+import { StorageMeter } from '../storage/storage-meter.js';
+import { IdentityStore } from '../store/identity-store.js';
 
 export interface CaddyOptions {
   /** 'managed': tenement runs Caddy; an admin address: a Caddy the user runs; 'none': no Caddy (tests of the supervisor alone). */
@@ -151,11 +155,18 @@ export class Controller {
 
     let activity: Activity | undefined;
     let wake: WakeEndpoint | undefined;
+    const isolation = new TenantIsolation({
+      config: this.config,
+      identities: new IdentityStore(opened.db),
+      log,
+      onOomKill: (ref) => metrics.observeOomKill({ service: ref.service, instance: ref.id }),
+    });
     this.supervisor = new Supervisor({
       config: this.config,
       store,
       log,
-      runtimes: new RuntimeRegistry({ noInherit: opts.noInherit ?? [] }),
+      runtimes: new RuntimeRegistry({ noInherit: opts.noInherit ?? [], isolation }),
+      isolation,
       isBusy: async (r) => (wake?.busy(r) ?? false) || ((await activity?.isBusy(r)) ?? false),
       beforeStop: async (r) => {
         if (this.router && activity) {
@@ -224,6 +235,10 @@ export class Controller {
         db: opened.db,
         config: () => this.reloader?.status() ?? { ok: true, detail: this.config.file },
         routes: this.router && target ? { describe: () => target!.describe, stats: () => this.router!.sync.stats } : undefined,
+        isolation: () => {
+          const iso = isolation.report();
+          return { ok: iso.missing.length === 0, detail: iso.missing.length ? `not given: ${iso.missing.join('; ')}` : `given: ${iso.given.join('; ')}` };
+        },
         disk: () => diskHealth(dataDir, this.config.settings.disk_min_free_mb),
       });
     const audit = new AuditStore(opened.db);
@@ -248,6 +263,8 @@ export class Controller {
       closed: () => reloader.closed,
       log,
     });
+    const storage = new StorageMeter({ config: () => this.config, instances: () => this.supervisor.list(), log });
+    this.closers.unshift(() => storage.stop());
     this.control = new ControllerControlPlane({
       roller: rolls,
       supervisor: this.supervisor,
@@ -258,10 +275,17 @@ export class Controller {
       startedAt,
       parts,
       log,
+      storage,
     });
 
     metrics.setInstanceSource(() => this.control.list());
     metrics.setDiskSource(() => diskSpace(dataDir));
+    metrics.setStorageSource(() =>
+      this.control.list().flatMap((r) => {
+        const u = storage.usage(r.service, r.id);
+        return u ? [{ service: r.service, instance: r.id, usedBytes: u.used_bytes, quotaBytes: u.quota_bytes }] : [];
+      }),
+    );
     const logFeed = new LogFeed();
     const capture = new LogCapture({
       dataDir,
@@ -326,6 +350,13 @@ export class Controller {
     this.server = front.server;
     controllerDial = front.dialAddress(controllerDial);
     this.closers.unshift(() => front.close());
+    // Tenants may not open the controller's listener nor an external Caddy's TCP admin endpoint
+    // (the managed Caddy's admin socket is a file in the private _caddy folder).
+    const boundPort = front.server.address();
+    isolation.setProtectedPorts([
+      ...(boundPort && typeof boundPort === 'object' ? [boundPort.port] : [opts.port]),
+      ...(opts.caddy.mode === 'external' ? tcpPortOf(opts.caddy.admin ?? '') : []),
+    ]);
 
     if (this.managedCaddy && target instanceof ManagedTarget) {
       const initial = target.config(buildTenementRoute(this.router!.state()));
@@ -336,6 +367,7 @@ export class Controller {
       service: (name) => Object.hasOwn(this.config.services, name),
       instance: (service, id) => this.supervisor.get({ service, id }) !== undefined,
     };
+    tightenDataDir(dataDir);
     const startActivity = (file: string) => {
       if (activity || !target) return;
       const offsetKey = `caddy-access:${file}`;
@@ -385,6 +417,7 @@ export class Controller {
     await stopLegacyLeftovers(legacy);
     await this.supervisor.start();
     startLegacyInstances(legacy);
+    storage.start();
     // Declared instances are up: have their routes in Caddy before saying ready (returns after one
     // attempt if Caddy is unreachable; the sync keeps retrying).
     await this.router?.pushNow();
@@ -438,4 +471,11 @@ export class Controller {
     }
     this.opts.log.info('controller stopped; tenants left running');
   }
+}
+
+/** The TCP port of an admin address such as `localhost:2019` or `http://127.0.0.1:2019` (none for unix sockets). */
+function tcpPortOf(address: string): number[] {
+  if (address.startsWith('unix/') || address.startsWith('unix:')) return [];
+  const m = /:(\d+)\/?$/.exec(address);
+  return m ? [Number(m[1])] : [];
 }

@@ -8,6 +8,8 @@ export interface HealthSources {
   /** The config reloader's verdict. */
   config: () => PartHealth;
   /** Route pushes to Caddy, when there is a Caddy. */
+  /** What isolation the host gives instances (isolation.md). */
+  isolation: () => PartHealth;
   /** Free space where the data dir lives. */
   disk: () => PartHealth;
   routes?: { describe: () => string; stats: () => { inSync: boolean; pushes: number; lastError: string | null } } | undefined;
@@ -22,6 +24,7 @@ export function healthParts(src: HealthSources): Record<string, PartHealth> {
     parts.store = { ok: false, detail: (err as Error).message };
   }
   parts.config = src.config();
+  parts.isolation = src.isolation();
   parts.disk = src.disk();
   if (src.routes) {
     const s = src.routes.stats();

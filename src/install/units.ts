@@ -91,7 +91,11 @@ export function renderServiceUnit(o: ServiceUnitOptions): string {
     '# The folder of the config: relative paths mean what they mean when you run `ten serve` next to it.',
     `WorkingDirectory=${pathValue(o.workingDirectory, 'working directory')}`,
   );
-  if (o.user !== undefined) lines.push('# Tenants run as this user too: it must own data_dir.', `User=${o.user}`);
+  if (o.user !== undefined) {
+    lines.push('# Not root: tenants run as this user too (no uid of their own, no cgroup limits; docs/isolation.md). It must own data_dir.', `User=${o.user}`);
+  } else {
+    lines.push('# Runs as root so that each tenant gets a uid of its own, its sandbox and its limits; tenants never run as root.');
+  }
   if (o.group !== undefined) lines.push(`Group=${o.group}`);
   lines.push(
     `ExecStart=${execLine([...o.ten, ...o.args])}`,

@@ -19,6 +19,12 @@ export interface RequestObservation extends InstanceLabels {
   durationMs: number;
 }
 
+/** One instance's storage, for the storage gauges. */
+export interface StorageSample extends InstanceLabels {
+  usedBytes: number;
+  quotaBytes: number | null;
+}
+
 export interface MetricsOptions {
   /** Read at every scrape for the instance-state gauges (ControlPlane.list). */
   instances?: () => readonly InstanceRecord[];
@@ -99,6 +105,13 @@ export class Metrics {
     buckets: PUSH_BUCKETS,
     registers: [this.registry],
   });
+  private storageSource: (() => readonly StorageSample[]) | undefined;
+  private readonly oomKills = new Counter({
+    name: 'tenement_instance_oom_kills_total',
+    help: 'Exits of an instance killed by the OOM killer (memory_limit_mb reached); its last exit reads oom-killed.',
+    labelNames: PER_INSTANCE,
+    registers: [this.registry],
+  });
   private readonly logLines = new Counter({
     name: 'tenement_log_lines_indexed_total',
     help: 'Lines of instance output indexed into the log store.',
@@ -136,6 +149,36 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set((self.instancesSource?.() ?? []).filter((r) => r.observed === 'running').length);
+      },
+    });
+    new Gauge({
+      name: 'tenement_instance_storage_used_bytes',
+      help: 'Size of the instance data folder at the last measurement (every 30 s).',
+      labelNames: PER_INSTANCE,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of self.storageSource?.() ?? []) this.set(pick(s), s.usedBytes);
+      },
+    });
+    new Gauge({
+      name: 'tenement_instance_storage_quota_bytes',
+      help: 'storage_quota_mb of the instance in bytes (instances with a quota only).',
+      labelNames: PER_INSTANCE,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of self.storageSource?.() ?? []) if (s.quotaBytes !== null) this.set(pick(s), s.quotaBytes);
+      },
+    });
+    new Gauge({
+      name: 'tenement_instance_storage_over_quota',
+      help: '1 when the instance data folder is larger than its storage_quota_mb.',
+      labelNames: PER_INSTANCE,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of self.storageSource?.() ?? []) if (s.quotaBytes !== null) this.set(pick(s), s.usedBytes > s.quotaBytes ? 1 : 0);
       },
     });
     new Gauge({
@@ -181,6 +224,15 @@ export class Metrics {
     });
   }
 
+  /** Where the storage gauges come from (the last background measurement, never a walk per scrape). */
+  setStorageSource(source: () => readonly StorageSample[]): void {
+    this.storageSource = source;
+  }
+
+  observeOomKill(labels: InstanceLabels): void {
+    this.oomKills.inc(pick(labels));
+  }
+
   /** Where the instance-state gauges come from (if not given to the constructor). */
   setInstanceSource(source: () => readonly InstanceRecord[]): void {
     this.instancesSource = source;
@@ -219,7 +271,7 @@ export class Metrics {
   /** Drops the series of a removed instance so /metrics does not grow with every instance ever seen. */
   forgetInstance(labels: InstanceLabels): void {
     const l = pick(labels);
-    for (const m of [this.restarts, this.wakes, this.wakeDuration, this.requestDuration, this.logLines]) m.remove(l);
+    for (const m of [this.restarts, this.wakes, this.wakeDuration, this.requestDuration, this.logLines, this.oomKills]) m.remove(l);
     for (const result of ['ok', 'fail']) this.healthChecks.remove({ ...l, result });
     for (const code of ['1xx', '2xx', '3xx', '4xx', '5xx', 'other']) this.requests.remove({ ...l, code });
   }

@@ -98,6 +98,11 @@ export class InstanceStore {
   private readonly updates = new Map<string, Database.Statement<unknown[]>>();
   private readonly stmt;
 
+  /** The connection, for stores of related tables (instance identities) sharing it. */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   constructor(db: Database.Database) {
     this.db = db;
     const columns = ['service', 'id', ...Object.values(COLUMN)];

@@ -165,6 +165,23 @@ export const MIGRATIONS: readonly Migration[] = [
       importOriginalV02(db);
     },
   },
+  {
+    version: 5,
+    description: 'instance_identities: the uid/gid each instance runs as',
+    up: `
+      -- Kept apart from instances on purpose: a uid owns the instance's files, so it must outlive
+      -- the instance row (ten stop with storage_persist, then ten spawn again) and never be reused
+      -- for another instance.
+      CREATE TABLE instance_identities (
+        service    TEXT    NOT NULL,
+        id         TEXT    NOT NULL,
+        uid        INTEGER NOT NULL UNIQUE CHECK (uid > 0),
+        gid        INTEGER NOT NULL CHECK (gid > 0),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (service, id)
+      );
+    `,
+  },
 ];
 
 /** Checks the list is 1..N without gaps or repeats; a broken list is a programming error. */

@@ -44,5 +44,6 @@ export function buildLaunchSpec(config: Config, service: ServiceConfig, target: 
     cwd: service.workdir ?? path.dirname(config.file),
     stdoutLog: paths.stdoutLog,
     stderrLog: paths.stderrLog,
+    instance: { service: target.service, id: target.id, port: target.port, instanceDir: paths.instanceDir, config: service },
   };
 }

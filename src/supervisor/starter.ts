@@ -16,6 +16,7 @@ import type { RuntimeRegistry } from './runtime/registry.js';
 import type { LaunchedProcess } from './runtime/runtime.js';
 import { buildLaunchSpec } from './spawn-spec.js';
 import type { TrackedInstance } from './tracked-instance.js';
+import type { TenantIsolation } from '../isolation/tenant-isolation.js';
 
 export interface StarterDeps {
   instances: InstanceRegistry;
@@ -26,6 +27,8 @@ export interface StarterDeps {
   cancelRestart: (t: TrackedInstance) => void;
   /** The process is healthy (or was adopted): watch it from now on. */
   onStarted: (t: TrackedInstance, service: ServiceConfig) => void;
+  /** Names an OOM kill and releases the cgroup and network rule of a failed start. */
+  isolation?: TenantIsolation;
 }
 
 export class Starter {
@@ -49,12 +52,20 @@ export class Starter {
     const service = instances.current(t, startWith);
     let record = instances.mustGet(t);
     if (record.observed === 'running' && t.pid && isSameProcess(t.pid, t.startTime)) return;
+    if (record.observed === 'starting' && t.pid && isSameProcess(t.pid, t.startTime)) {
+      // Adopted while an earlier controller was still starting it (a handover during a wake): wait
+      // for that process instead of launching a second one on the same port.
+      const pid = t.pid;
+      await waitReady({ port: record.port, health: service.health, startupTimeoutS: service.startup_timeout, exited: () => !isSameProcess(pid, t.startTime) }, this.deps.now);
+      instances.update(t, { observed: 'running', health: 'healthy', healthFailures: 0, lastActivityAt: this.deps.now() });
+      return;
+    }
     this.deps.cancelRestart(t);
     t.stopHealthLoop();
     // Something outside tenement took the port while the instance was down; moving is better than
     // failing, and the route follows the stored port.
     if (!(await isPortFree(record.port))) record = await instances.movePort(t, record.port);
-    fs.mkdirSync(instancePaths(config.settings.data_dir, t.service, t.id).instanceDir, { recursive: true });
+    fs.mkdirSync(instancePaths(config.settings.data_dir, t.service, t.id).instanceDir, { recursive: true, mode: 0o700 });
     const spec = buildLaunchSpec(config, service, { service: t.service, id: t.id, port: record.port });
     const runtime = this.deps.runtimes.for(service.isolation);
     instances.update(t, { observed: 'starting', health: 'unknown', healthFailures: 0, lastError: null });
@@ -62,7 +73,9 @@ export class Starter {
     try {
       launched = await runtime.launch(spec);
     } catch (err) {
-      const message = `${t.name} could not be started: ${(err as Error).message}`;
+      await this.deps.isolation?.released(t).catch(() => undefined);
+      // Isolation refusals already name the instance, what blocks and the fix.
+      const message = /^\S+ cannot start: /.test((err as Error).message) ? (err as Error).message : `${t.name} could not be started: ${(err as Error).message}`;
       instances.update(t, { observed: 'stopped', lastError: message });
       throw new SpawnError(t.name, message);
     }
@@ -84,7 +97,9 @@ export class Starter {
       else runtime.kill(launched.pid);
       t.clearProcess();
       const tail = [...tailFile(spec.stderrLog, 10), ...tailFile(spec.stdoutLog, 5)].slice(-10);
-      const why = exited ? `process ${describeExit(exited)} before it became healthy` : (err as Error).message;
+      const oom = exited ? this.deps.isolation?.exitReason(t) : undefined;
+      await this.deps.isolation?.released(t).catch(() => undefined);
+      const why = exited ? `process ${oom ?? describeExit(exited)} before it became healthy` : (err as Error).message;
       const message = `${t.name} failed to start: ${why}`;
       instances.update(t, {
         observed: 'stopped',
@@ -92,7 +107,7 @@ export class Starter {
         pid: null,
         pidStartTime: null,
         lastError: message,
-        lastExit: exited ? describeExit(exited) : 'killed: not healthy in time',
+        lastExit: exited ? (oom ?? describeExit(exited)) : 'killed: not healthy in time',
       });
       t.log.error('start failed', { reason: why });
       throw new SpawnError(t.name, message, tail);

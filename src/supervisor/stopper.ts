@@ -14,6 +14,8 @@ export interface StopperDeps {
   runtimeOf: (t: TrackedInstance) => Runtime;
   stopTimeoutMs: () => number;
   beforeStop?: ((record: InstanceRecord) => Promise<void>) | undefined;
+  /** The process is gone: release what was held for it (cgroup, network rule). */
+  afterStop?: (t: TrackedInstance) => Promise<void>;
 }
 
 export class Stopper {
@@ -40,6 +42,10 @@ export class Stopper {
     }
     t.exitWatch?.cancel();
     t.clearProcess();
+    // The row first: the process is gone. Releasing its cgroup and network rule takes a moment, and
+    // a next start of the instance waits for it (TenantIsolation serializes them).
+    const released = this.deps.afterStop?.(t).catch(() => undefined);
     instances.update(t, { observed, pid: null, pidStartTime: null, health: observed === 'backoff' ? 'unhealthy' : 'unknown', healthFailures: 0 });
+    await released;
   }
 }

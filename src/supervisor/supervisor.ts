@@ -22,6 +22,8 @@ import { PortAllocator } from './port-allocator.js';
 import { decideAfterExit } from './restart-policy.js';
 import { Restarts } from './restarts.js';
 import { RuntimeRegistry } from './runtime/registry.js';
+import { TenantIsolation } from '../isolation/tenant-isolation.js';
+import { IdentityStore } from '../store/identity-store.js';
 import type { Runtime } from './runtime/runtime.js';
 import { Starter } from './starter.js';
 import { Stopper } from './stopper.js';
@@ -46,8 +48,10 @@ export interface SupervisorOptions {
    * uses it to let requests already on their way to the process finish.
    */
   beforeStop?: (record: InstanceRecord) => Promise<void>;
-  /** How instances are launched, by `isolation`; default: one registry with no options. */
+  /** How instances are launched, by `isolation`; default: a registry using `isolation`. */
   runtimes?: RuntimeRegistry;
+  /** Instances' identity, limits, sandbox and network rules; default: from the config and the host. */
+  isolation?: TenantIsolation;
 }
 
 export interface SupervisorEvents {
@@ -71,6 +75,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly health: HealthLoop;
   private readonly idle: IdleSleep;
   private closed = false;
+  readonly isolation: TenantIsolation;
 
   constructor(private readonly opts: SupervisorOptions) {
     super();
@@ -78,7 +83,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.store = opts.store;
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
-    this.runtimes = opts.runtimes ?? new RuntimeRegistry();
+    this.isolation = opts.isolation ?? new TenantIsolation({ config: opts.config, identities: new IdentityStore(opts.store.database), log: opts.log });
+    this.runtimes = opts.runtimes ?? new RuntimeRegistry({ isolation: this.isolation });
     // Every held wake request may listen for its instance's next state.
     this.setMaxListeners(0);
     const config = () => this.config;
@@ -107,11 +113,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       now: this.now,
       cancelRestart: (t) => this.restarts.cancel(t),
       onStarted: (t, service) => this.watch(t, service, { adopted: false }),
+      isolation: this.isolation,
     });
     this.stopper = new Stopper({
       instances: this.instances,
       runtimeOf: (t) => this.runtimeOf(t),
       stopTimeoutMs: () => this.config.settings.stop_timeout * 1000,
+      afterStop: (t) => this.isolation.released(t),
       beforeStop: opts.beforeStop,
     });
     this.health = new HealthLoop({
@@ -150,6 +158,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   async start(): Promise<void> {
     for (const record of this.store.list()) this.restore(record);
+    // Adopted instances get their network rules back before the controller says it is ready.
+    await this.isolation.settled();
     const declared: Promise<unknown>[] = [];
     for (const [service, ids] of Object.entries(this.config.instances)) {
       for (const id of ids) {
@@ -185,6 +195,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         t.pid = record.pid;
         t.startTime = record.pidStartTime;
         log.info('adopted running instance', { pid: record.pid, port: record.port });
+        void this.isolation.adopted(record, record.port);
         this.watch(t, service, { adopted: true });
         return;
       case 'finish-stop':
@@ -357,12 +368,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Stops watching (timers, exit listeners) and leaves every tenant process running. */
   detach(): void {
     this.closed = true;
+    // After a handover the next controller owns the instances: no clean-up of ours may touch them.
+    this.isolation.detach();
     this.idle.stop();
     this.instances.disposeAll();
   }
 
   updateConfig(config: Config): void {
     this.config = config;
+    this.isolation.updateConfig(config);
   }
 
   // ---- watching a running process ------------------------------------------------------------
@@ -396,7 +410,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     t.stopHealthLoop();
     t.exitWatch?.cancel();
     t.clearProcess();
-    const what = describeExit(info);
+    // Killed by the OOM killer is worth naming: the fix is memory_limit_mb, not the code.
+    const what = this.isolation.exitReason(t) ?? describeExit(info);
+    void this.isolation.released(t);
     // The restart policy is read now, not when the process started: a reloaded policy applies at once.
     const policy = this.instances.current(t, service).restart;
     const decision = decideAfterExit(info, policy);

@@ -41,7 +41,7 @@ describe('ten client commands', () => {
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual((JSON.parse(json.stdout) as { id: string }[]).map((i) => i.id), ['api:alice', 'notes:bob']);
     const wide = await ten(['ps', 'api', '--wide']);
-    assert.match(wide.stdout, /STATE\s+PID\s+RESTARTS\s+URL/);
+    assert.match(wide.stdout, /STATE\s+PID\s+RESTARTS\s+URL\s+STORAGE\s+LAST EXIT/);
     assert.doesNotMatch(wide.stdout, /notes:bob/);
   });
 

@@ -138,6 +138,7 @@ test('ten config validates (exit 0, effective config) and reports file:line erro
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /health_check_interval = 1/);
     assert.match(ok.stdout, /idle_timeout = 0/, 'defaults are filled in');
+    assert.match(ok.stdout, /^# isolation on this host:\n(#   (NOT )?given: .+\n)+/m, 'what isolation this host gives, as TOML comments');
     const bad = path.join(dir, 'bad.toml');
     fs.writeFileSync(bad, '[settings]\nmax_restarts = "three"\n\n[service.Api]\ncommand = "x"\n');
     const res = await runTen(['config', '--config', bad]);

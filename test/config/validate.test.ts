@@ -27,6 +27,8 @@ describe('defaults', () => {
       trusted_proxies: [],
       metrics_token: undefined,
       tls: { enabled: false, acme_email: undefined, domain: undefined, staging: false, https_port: 443, http_port: 80, dns_provider: undefined },
+      uid_range_start: 600000,
+      uid_range_end: 699999,
     };
     assert.deepEqual(config.settings, expected);
     assert.deepEqual(warnings, []);
@@ -42,7 +44,8 @@ describe('defaults', () => {
       health: undefined,
       env: {},
       workdir: undefined,
-      isolation: 'process',
+      isolation: 'namespace',
+      user: undefined,
       idle_timeout: 0,
       startup_timeout: 10,
       request_timeout: 30,
@@ -51,6 +54,7 @@ describe('defaults', () => {
       tenant_spawn: false,
       memory_limit_mb: undefined,
       cpu_shares: undefined,
+      pids_limit: 512,
       storage_quota_mb: undefined,
     };
     assert.deepEqual(config.services.api, expected);
@@ -177,20 +181,21 @@ describe('enums and isolation', () => {
     expectIssue(issuesOf(service('restart = "allways"')), 'service.api.restart', 3, /expected one of "always", "on-failure", "never", found "allways" \(did you mean "always"\?\)/);
   });
 
-  for (const kind of ['namespace', 'sandbox', 'firecracker', 'qemu', 'gvisor']) {
+  for (const kind of ['sandbox', 'firecracker', 'qemu', 'gvisor']) {
     it(`refuses isolation "${kind}" as not implemented`, () => {
       const issue = expectIssue(issuesOf(service(`isolation = "${kind}"`)), 'service.api.isolation', 3, /not implemented/);
       assert.match(issue.message, new RegExp(`^"${kind}" isolation`));
-      assert.match(issue.message, /only "process" is available/);
+      assert.match(issue.message, /only "namespace", "process" are available/);
     });
   }
 
   it('refuses an unknown isolation string', () => {
-    expectIssue(issuesOf(service('isolation = "docker"')), 'service.api.isolation', 3, /expected one of "process", found "docker"/);
+    expectIssue(issuesOf(service('isolation = "docker"')), 'service.api.isolation', 3, /expected one of "namespace", "process", found "docker"/);
   });
 
-  it('accepts isolation = "process"', () => {
+  it('accepts isolation = "process" and "namespace", ', () => {
     assert.equal(load(service('isolation = "process"')).config.services.api?.isolation, 'process');
+    assert.equal(load(service('isolation = "namespace"')).config.services.api?.isolation, 'namespace');
   });
 
   it('accepts runtime as an alias of isolation', () => {
@@ -352,12 +357,10 @@ describe('warnings', () => {
     expectIssue(warnings, 'settings.idle_timeout', 3, /per-service key/);
   });
 
-  it('warns that resource limits are accepted but not enforced', () => {
-    const { config, warnings } = load(service('memory_limit_mb = 512\ncpu_shares = 100\nstorage_quota_mb = 1024'));
-    expectIssue(warnings, 'service.api.memory_limit_mb', 3, /^accepted but not enforced yet: memory/);
-    expectIssue(warnings, 'service.api.cpu_shares', 4, /^accepted but not enforced yet: CPU/);
-    expectIssue(warnings, 'service.api.storage_quota_mb', 5, /^accepted but not enforced yet: disk/);
-    assert.equal(warnings.length, 3);
+  it('accepts resource limits without warnings (they are enforced)', () => {
+    const { config, warnings } = load(service('memory_limit_mb = 512\ncpu_shares = 100\nstorage_quota_mb = 1024\npids_limit = 64'));
+    assert.deepEqual(warnings, []);
+    assert.equal(config.services.api?.pids_limit, 64);
     assert.equal(config.services.api?.memory_limit_mb, 512);
     assert.equal(config.services.api?.cpu_shares, 100);
     assert.equal(config.services.api?.storage_quota_mb, 1024);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import got from 'got';
 import { tempDir } from '../helpers/temp-dir.js';
 import { freePort, runTen, startController, type ControllerProcess } from '../helpers/controller-process.js';
-import { killAllMentioning, pidRunning, pidsMentioning } from '../helpers/processes.js';
+import { killAllMentioning, pidRunning, pidsMentioning, rootPidsMentioning } from '../helpers/processes.js';
 import { TENANT_COMMAND } from '../helpers/supervisor-harness.js';
 import { portRange } from '../helpers/port-range.js';
 import { TEN_BIN } from '../helpers/paths.js';
@@ -141,14 +141,16 @@ async function assertOneOfEach(dataDir: string, ctl: number): Promise<void> {
     { timeoutMs: 10_000, what: 'instances to settle' },
   );
   const expected = records.flatMap((r) => (r.pid === null ? [] : [r.pid])).sort();
-  const tenants = records.flatMap((r) => pidsMentioning(path.join(dataDir, r.service, r.id))).sort();
+  const tenants = records.flatMap((r) => rootPidsMentioning(path.join(dataDir, r.service, r.id))).sort();
   assert.deepEqual(tenants, expected, 'exactly the recorded tenant processes run');
   const caddy = (JSON.parse(fs.readFileSync(path.join(dataDir, '_caddy', 'caddy.pid'), 'utf8')) as { pid: number }).pid;
-  const others = pidsMentioning(dataDir).filter((p) => p !== ctl && p !== caddy && !tenants.includes(p));
+  // Every process of the tenants' trees (a sandboxed tenant is bubblewrap, its init and the app).
+  const trees = records.flatMap((r) => pidsMentioning(path.join(dataDir, r.service, r.id)));
+  const others = pidsMentioning(dataDir).filter((p) => p !== ctl && p !== caddy && !trees.includes(p));
   assert.deepEqual(others, [], 'no other process (a second controller or Caddy, an orphan) uses the data dir');
   // The controller's listening socket must not leak into tenants or Caddy (they would keep it open).
   const socket = fs.readlinkSync(`/proc/${ctl}/fd/3`);
-  for (const pid of [...tenants, caddy]) {
+  for (const pid of [...trees, caddy]) {
     const fds = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
       try {
         return fs.readlinkSync(`/proc/${pid}/fd/${fd}`);

@@ -1,5 +1,8 @@
 // Tests stop what they start, by pid. These helpers find and kill what a test's processes left.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 
 export function pidAlive(pid: number): boolean {
   try {
@@ -44,6 +47,24 @@ export function pidsMentioning(marker: string): number[] {
   return found;
 }
 
+function parentOf(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The tops of the process trees mentioning `marker`: one per sandboxed instance (bubblewrap, its
+ * init and the app all mention the instance's folder; the pid tenement records is the top).
+ */
+export function rootPidsMentioning(marker: string): number[] {
+  const all = new Set(pidsMentioning(marker));
+  return [...all].filter((pid) => !all.has(parentOf(pid) ?? -1));
+}
+
 export function killGroupQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   for (const target of [-pid, pid]) {
     try {
@@ -54,8 +75,48 @@ export function killGroupQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'
   }
 }
 
+/** Deletes tenement's nftables tables whose comment names `marker` (a test's temp dir). */
+export function removeNetRulesMentioning(marker: string): void {
+  const listed = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+  if (listed.status !== 0) return;
+  for (const m of listed.stdout.matchAll(/^table (\w+) (tenement_\w+)$/gm)) {
+    const [, family, name] = m as unknown as [string, string, string];
+    // The comment (`tenement DATA_DIR`) is only in the full listing (nft 1.0.6 leaves it out of JSON).
+    const table = spawnSync('nft', ['list', 'table', family, name], { encoding: 'utf8' });
+    if (table.stdout.split('\n').some((l) => l.trim().startsWith('comment') && l.includes(marker))) spawnSync('nft', ['delete', 'table', family, name]);
+  }
+}
+
+/** Removes the (empty) instance cgroups a controller on `dataDir` made, in every hierarchy. */
+export function removeCgroupsOf(dataDir: string): void {
+  const hash = createHash('sha256').update(dataDir).digest('hex').slice(0, 8);
+  for (const root of ['/sys/fs/cgroup', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup/pids']) {
+    const dir = path.join(root, 'tenement', hash);
+    let leaves: string[] = [];
+    try {
+      leaves = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      continue;
+    }
+    for (const p of [...leaves.map((l) => path.join(dir, l)), dir]) {
+      // Killed processes take a moment to leave their cgroup.
+      for (let i = 0; i < 50; i++) {
+        try {
+          fs.rmdirSync(p);
+          break;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' || code === 'ENOTEMPTY') break;
+          spawnSync('sleep', ['0.02']);
+        }
+      }
+    }
+  }
+}
+
 /** Kills every process mentioning `marker` (test clean-up after failures). Returns what it killed. */
 export function killAllMentioning(marker: string): number[] {
+  removeNetRulesMentioning(marker);
   const pids = pidsMentioning(marker);
   for (const pid of pids) killGroupQuietly(pid);
   return pids;

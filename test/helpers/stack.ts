@@ -11,7 +11,7 @@ import { caddyProcessHost } from '../../src/routing/caddy-process-host.js';
 import { silentLogger, createLogger, type Logger } from '../../src/util/logger.js';
 import { tempDir } from './temp-dir.js';
 import { freePort } from './controller-process.js';
-import { killAllMentioning, pidsMentioning } from './processes.js';
+import { killAllMentioning, pidsMentioning, removeCgroupsOf } from './processes.js';
 
 export interface RequestOptions {
   method?: 'GET' | 'POST' | 'PUT';
@@ -102,6 +102,7 @@ export async function withStack(toml: (dataDir: string) => string, fn: (s: Stack
     await new ManagedCaddy('caddy', dataDir, silentLogger, caddyProcessHost()).stop().catch(() => undefined);
     const leftovers = pidsMentioning(dir);
     killAllMentioning(dir);
+    removeCgroupsOf(dataDir);
     cleanup();
     if (passed) assert.deepEqual(leftovers, [], `processes left behind: ${leftovers.join(', ')}`);
   }

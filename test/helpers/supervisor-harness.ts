@@ -10,7 +10,7 @@ import { InstanceStore } from '../../src/store/instance-store.js';
 import { Supervisor, type SupervisorOptions } from '../../src/supervisor/supervisor.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { tempDir } from './temp-dir.js';
-import { killAllMentioning, pidsMentioning } from './processes.js';
+import { killAllMentioning, pidsMentioning, removeCgroupsOf } from './processes.js';
 import { TENANT_APP } from './paths.js';
 
 export interface Harness {
@@ -71,6 +71,7 @@ export async function withSupervisor(
     opened.db.close();
     const leftovers = pidsMentioning(dir);
     killAllMentioning(dir);
+    removeCgroupsOf(dataDir);
     cleanup();
     if (passed) assert.deepEqual(leftovers, [], `processes left behind after stopAll: ${leftovers.join(', ')}`);
   }

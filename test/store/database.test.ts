@@ -272,7 +272,7 @@ describe('runMigrations', () => {
       });
       assert.equal(schemaVersion(db), 1);
       assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half'").pluck().get(), 0);
-      // The real v2 then applies cleanly.
+      // The real migrations from v2 on then apply cleanly.
       const rest = MIGRATIONS.slice(1).map((m) => m.version);
       assert.deepEqual(runMigrations(db), { from: 1, to: MIGRATIONS.length, applied: rest });
       assert.deepEqual(runMigrations(db), { from: MIGRATIONS.length, to: MIGRATIONS.length, applied: [] });

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { formatKey, type InstanceKey } from '../../util/instance-key.js';
 import { requireAdmin, requireInstanceAccess, requireSpawnRight } from '../access.js';
 import { audited } from '../audit-trail.js';
-import type { InstanceHealthResponse, SpawnResponse, WeightResponse } from '../contract.js';
+import type { InstanceHealthResponse, SpawnResponse, StorageJson, WeightResponse } from '../contract.js';
 import type { ApiContext, ApiEnv } from '../env.js';
 import { HttpError } from '../errors.js';
 import { instanceParam, intField, labelField, labelQuery, readJsonObject } from '../validate.js';
@@ -81,6 +81,16 @@ export function instanceRoutes(ctx: ApiContext): Hono<ApiEnv> {
     const record = existing(key);
     const probe = await ctx.control.probe(key);
     const res: InstanceHealthResponse = { instance: formatKey(key), health: record.health, state: record.observed, ok: probe.ok, detail: probe.detail };
+    return c.json(res);
+  });
+
+  r.get('/:instance/storage', async (c) => {
+    const key = instanceParam(c);
+    requireInstanceAccess(c, key);
+    existing(key);
+    if (!ctx.control.storage || !ctx.control.measureStorage) throw new HttpError(503, 'storage is not measured by this controller');
+    const usage = ctx.control.storage(key) ?? (await ctx.control.measureStorage(key));
+    const res: StorageJson = { instance: formatKey(key), ...usage };
     return c.json(res);
   });
 

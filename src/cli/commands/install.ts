@@ -124,7 +124,7 @@ export function registerInstall(program: Command): void {
     .option('-d, --domain <domain>', 'domain tenants are served under (ten serve --domain); required with --caddy')
     .option('-p, --port <port>', "the controller's port (ten serve --port)", parsePort, 8080)
     .option('-c, --config <file>', `config file the service uses (default: $${CONFIG_ENV_VAR}, else tenement.toml upwards from here, else ${DEFAULT_CONFIG_PATH})`)
-    .option('--user <user>', 'run the controller and its tenants as this user (default: root)')
+    .option('--user <user>', 'run the controller as this user (default: root, which gives every tenant its own unprivileged uid; with --user tenants run as that user)')
     .option('--group <group>', "with --user: this group instead of the user's own")
     .option('--bin <path>', 'the `ten` the service runs (default: this one)')
     .option('--node <path>', 'node binary for a `ten` that is a Node script (default: the node running this)')
@@ -249,7 +249,9 @@ export function registerInstall(program: Command): void {
       if (root !== '/') ui.info(`installed under ${root}; on the target system, next:`);
       else ui.info('next:');
       for (const n of next) process.stderr.write(`  ${n}\n`);
-      if (opts.user !== undefined) {
+      if (opts.user === undefined) {
+        ui.info('tenants run under uids of their own (uid_range_start..uid_range_end), never as root; `ten config` shows what isolation this host gives');
+      } else {
         ui.info(`the controller and its tenants run as ${opts.user}: it must be able to read ${configFile} and ${ten.argv.join(', ')}, and own ${dataDir ?? 'the data_dir'} (chown -R ${opts.user}: ${dataDir ?? 'DATA_DIR'})`);
       }
     });

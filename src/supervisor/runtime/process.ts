@@ -1,9 +1,11 @@
-// isolation = "process": the tenant is an ordinary process of the controller's user, in its own
-// session and process group (so signals reach everything it started), with stdout/stderr appended
-// to files (no pipes to the controller) and no stdin.
+// isolation = "process": the tenant is an ordinary process in its own session and process group
+// (so signals reach everything it started), with stdout/stderr appended to files (no pipes to the
+// controller) and no stdin. With `isolation` (every instance, when the controller wires it), it runs
+// under its own uid, with a clean environment, in its cgroup: see src/isolation/tenant-isolation.ts.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { TenantIsolation } from '../../isolation/tenant-isolation.js';
 import { readProcStartTime } from '../../util/proc.js';
 import { groupAlive, signalGroup, stopGroup } from '../process-group.js';
 import { LaunchError, type LaunchedProcess, type LaunchSpec, type Runtime, type StopResult } from './runtime.js';
@@ -15,22 +17,32 @@ export interface ProcessRuntimeOptions {
    * controller died, so connections would queue unanswered.
    */
   noInherit?: readonly number[];
+  isolation?: TenantIsolation | undefined;
 }
 
 export class ProcessRuntime implements Runtime {
-  readonly name = 'process';
+  readonly name: string = 'process';
   private readonly noInherit: readonly number[];
+  protected readonly isolation: TenantIsolation | undefined;
 
   constructor(opts: ProcessRuntimeOptions = {}) {
     this.noInherit = [...(opts.noInherit ?? [])];
+    this.isolation = opts.isolation;
   }
 
   async launch(spec: LaunchSpec): Promise<LaunchedProcess> {
-    fs.mkdirSync(path.dirname(spec.stdoutLog), { recursive: true });
-    fs.mkdirSync(path.dirname(spec.stderrLog), { recursive: true });
+    const run = this.isolation && spec.instance ? await this.isolation.prepare(spec, 'process') : spec;
+    return this.spawnDetached(run);
+  }
+
+  /** Starts exactly `spec` (already isolated, or not an instance). */
+  protected async spawnDetached(spec: LaunchSpec): Promise<LaunchedProcess> {
+    // Captured output is the controller's: the tenant writes it through its stdout/stderr only.
+    fs.mkdirSync(path.dirname(spec.stdoutLog), { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.dirname(spec.stderrLog), { recursive: true, mode: 0o700 });
     if (!fs.existsSync(spec.cwd)) throw new LaunchError(`working directory ${spec.cwd} does not exist`);
-    const out = fs.openSync(spec.stdoutLog, 'a');
-    const err = fs.openSync(spec.stderrLog, 'a');
+    const out = fs.openSync(spec.stdoutLog, 'a', 0o600);
+    const err = fs.openSync(spec.stderrLog, 'a', 0o600);
     const masks = maskedStdio(this.noInherit);
     try {
       const child = spawn(spec.file, spec.args, {

@@ -2,16 +2,21 @@
 // by the `Isolation` type, so adding a value to it without a runtime (or the reverse) does not
 // compile.
 import type { Isolation } from '../../config/types.js';
+import type { TenantIsolation } from '../../isolation/tenant-isolation.js';
+import { NamespaceRuntime } from './namespace.js';
 import { ProcessRuntime } from './process.js';
 import type { Runtime } from './runtime.js';
 
 export interface RuntimeOptions {
   /** Descriptors of the controller that no launched process may inherit (its listening socket). */
   noInherit?: readonly number[];
+  /** Gives instances their uid, clean env, limits and (namespace) sandbox; absent: plain processes. */
+  isolation?: TenantIsolation;
 }
 
 const FACTORIES: { [K in Isolation]: (opts: RuntimeOptions) => Runtime } = {
   process: (opts) => new ProcessRuntime(opts),
+  namespace: (opts) => new NamespaceRuntime(opts),
 };
 
 export class RuntimeRegistry {

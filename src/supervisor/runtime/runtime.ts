@@ -3,6 +3,17 @@
 // folder implementing `Runtime`; `registry.ts` picks one from the service's `isolation` value.
 // The supervisor only ever talks to this interface, so a new runtime is a new file, not a new branch.
 import type { ChildProcess } from 'node:child_process';
+import type { ServiceConfig } from '../../config/types.js';
+
+/** Which instance a launch is for: what an isolating runtime needs besides argv and env. */
+export interface LaunchInstance {
+  service: string;
+  id: string;
+  port: number;
+  /** The instance's own directory (DATA_DIR unless the service env sets it). */
+  instanceDir: string;
+  config: ServiceConfig;
+}
 
 /** Exactly what to run for one instance: argv, environment, folder and where its output goes. */
 export interface LaunchSpec {
@@ -12,6 +23,8 @@ export interface LaunchSpec {
   cwd: string;
   stdoutLog: string;
   stderrLog: string;
+  /** Absent for processes that are not instances (the managed Caddy). */
+  instance?: LaunchInstance;
 }
 
 export interface LaunchedProcess {
