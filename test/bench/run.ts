@@ -9,6 +9,7 @@ import { portRange } from '../helpers/port-range.js';
 import { TENANT_APP } from '../helpers/paths.js';
 import { probe } from '../../src/supervisor/health-probe.js';
 import { freePort } from '../helpers/controller-process.js';
+import { routeCost } from './route-cost.js';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -91,6 +92,12 @@ async function main(): Promise<void> {
     sock.once('error', () => resolve());
     sock.once('connect', () => (sock.destroy(), resolve()));
   });
+  if (process.env.BENCH_ONLY === 'routes') {
+    for (const r of await routeCost([1, 1000], 4, 3)) {
+      console.log(`route tree, ${r.registered} registered: static ${r.staticRps.toFixed(0)} req/s (${r.staticCpuUs.toFixed(0)} us Caddy CPU/req), tenement ${r.tenementRps.toFixed(0)} req/s (${r.tenementCpuUs.toFixed(0)} us/req): ratio ${(r.tenementRps / r.staticRps).toFixed(2)}`);
+    }
+    return;
+  }
   await coldWake(Number(process.env.BENCH_WAKES ?? 15));
   await pushCost((process.env.BENCH_SIZES ?? '10,100,300').split(',').map(Number));
 }
