@@ -53,6 +53,12 @@ export const SETTINGS_SCHEMA: readonly KeySpec<keyof Settings>[] = [
   { key: 'stop_timeout', kind: 'integer', default: 10, min: 0, unit: 'seconds', doc: 'Seconds between SIGTERM and SIGKILL when stopping an instance.' },
   { key: 'log_retention_days', kind: 'integer', default: 7, min: 0, unit: 'days', doc: 'Delete log lines older than this; 0 = keep forever.' },
   { key: 'log_retention_mb', kind: 'integer', default: 256, min: 1, unit: 'MB', doc: 'Trim the oldest log lines to stay under this size.' },
+  {
+    key: 'request_metrics',
+    kind: 'boolean',
+    default: false,
+    doc: "Per-request metrics from Caddy's JSON access log (read at start). Costs Caddy a log line per request: about a quarter of its throughput (docs/performance.md).",
+  },
 ];
 
 /** Keys of `[service.NAME]`: every field of ServiceConfig except the name, plus the `runtime` alias. */

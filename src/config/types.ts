@@ -24,6 +24,8 @@ export interface Settings {
   log_retention_days: number;
   /** Log retention: the log table is trimmed (oldest first) to stay under this size. */
   log_retention_mb: number;
+  /** Per-request metrics from Caddy's access log (opt-in: a JSON line per request). */
+  request_metrics: boolean;
 }
 
 export interface ServiceConfig {

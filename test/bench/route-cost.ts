@@ -25,7 +25,8 @@ export interface RouteCost {
 /** Ids that sort before the target, so the target host is last in every ordering tenement uses. */
 const idOf = (i: number) => `t${String(i).padStart(5, '0')}`;
 
-export async function routeCost(counts: number[], seconds: number, rounds: number): Promise<RouteCost[]> {
+/** `accessLog`: with settings.request_metrics on (Caddy writes a JSON line per request). */
+export async function routeCost(counts: number[], seconds: number, rounds: number, accessLog = false): Promise<RouteCost[]> {
   const { dir, cleanup } = tempDir('tenement-bench-routes-');
   const appPort = await freePort();
   const app = spawn(process.execPath, [TENANT_APP], { env: { ...process.env, PORT: String(appPort) }, stdio: 'ignore' });
@@ -53,7 +54,7 @@ export async function routeCost(counts: number[], seconds: number, rounds: numbe
       const config = buildManagedConfig({
         adminListen: `unix/${path.join(dir, `admin-${n}.sock`)}`,
         httpListen: [`127.0.0.1:${tenPort}`],
-        accessLogFile: path.join(dir, `access-${n}.log`),
+        accessLogFile: accessLog ? path.join(dir, `access-${n}.log`) : undefined,
         gracePeriodSec: 5,
         route: buildTenementRoute(state),
       }) as { apps: { http: { servers: Record<string, unknown> } } };

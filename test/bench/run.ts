@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     sock.once('connect', () => (sock.destroy(), resolve()));
   });
   if (process.env.BENCH_ONLY === 'routes') {
-    for (const r of await routeCost([1, 1000], 4, 3)) {
+    for (const r of await routeCost([1, 1000], 4, 3, process.env.BENCH_ACCESS_LOG === '1')) {
       console.log(`route tree, ${r.registered} registered: static ${r.staticRps.toFixed(0)} req/s (${r.staticCpuUs.toFixed(0)} us Caddy CPU/req), tenement ${r.tenementRps.toFixed(0)} req/s (${r.tenementCpuUs.toFixed(0)} us/req): ratio ${(r.tenementRps / r.staticRps).toFixed(2)}`);
     }
     return;

@@ -21,6 +21,7 @@ describe('defaults', () => {
       stop_timeout: 10,
       log_retention_days: 7,
       log_retention_mb: 256,
+      request_metrics: false,
     };
     assert.deepEqual(config.settings, expected);
     assert.deepEqual(warnings, []);
