@@ -269,7 +269,11 @@ export class Controller {
 
     metrics.setInstanceSource(() => this.control.list());
     const logFeed = new LogFeed();
-    const capture = new LogCapture({ dataDir, store: logStore, feed: logFeed, metrics, log });
+    const capture = new LogCapture({ dataDir, store: logStore, feed: logFeed, metrics, log, liveOnly: true });
+    // Only instances with a process are followed: sleeping ones cost nothing until they wake.
+    const noteLive = (r: InstanceRecord | { service: string; id: string; removed: true }) =>
+      capture.noteInstance(r.service, r.id, !('removed' in r) && !['asleep', 'stopped', 'failed'].includes(r.observed));
+    this.supervisor.on('change', noteLive);
     const retention = new LogRetention({ store: logStore, settings: () => this.config.settings, log });
     this.closers.unshift(() => capture.stop());
     this.closers.unshift(() => retention.stop());
@@ -358,6 +362,7 @@ export class Controller {
     await capture.start();
     retention.start();
     await this.supervisor.start();
+    for (const r of this.supervisor.list()) noteLive(r);
     // Declared instances are up: have their routes in Caddy before saying ready (returns after one
     // attempt if Caddy is unreachable; the sync keeps retrying).
     await this.router?.pushNow();

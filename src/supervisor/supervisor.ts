@@ -666,7 +666,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async sleepIdle(): Promise<void> {
     if (this.closed) return;
     const now = this.now();
-    for (const record of this.store.list()) {
+    // Only instances with a process can be idle: sleeping ones are not even read.
+    for (const t of [...this.tracked.values()]) {
+      if (t.pid === null) continue;
+      const record = this.store.get(t.service, t.id);
+      if (!record) continue;
       const service = this.config.services[record.service];
       if (!service || service.idle_timeout <= 0 || record.observed !== 'running' || record.desired !== 'running') continue;
       const last = Math.max(record.lastActivityAt ?? 0, record.startedAt ?? 0);

@@ -174,7 +174,8 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
   const admin = new CaddyAdminClient(c.managedCaddy!.adminAddress);
   for (let k = 0; k < o.pushes; k++) {
     const t0 = performance.now();
-    await c.control.setWeight({ service: 'node', id: 'zzz' }, 50 + (k % 2));
+    // 0 and 100 alternately: each is a different tree (the service route's upstreams), one reload.
+    await c.control.setWeight({ service: 'node', id: 'zzz' }, k % 2 === 0 ? 0 : 100);
     await c.router!.sync.flush();
     push.push(performance.now() - t0);
     const config = JSON.parse(fs.readFileSync(path.join(s.dataDir, '_caddy', 'caddy.json'), 'utf8')) as unknown;
