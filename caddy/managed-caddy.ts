@@ -72,11 +72,11 @@ export class ManagedCaddy {
     }
   }
 
-  /** Saves the config a (re)started Caddy loads, atomically. */
+  /** Saves the config a (re)started Caddy loads, atomically (a string is saved as it is). */
   saveConfig(config: unknown): void {
     fs.mkdirSync(this.paths.dir, { recursive: true });
     const tmp = `${this.paths.configFile}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(config, null, 1));
+    fs.writeFileSync(tmp, typeof config === 'string' ? config : JSON.stringify(config));
     fs.renameSync(tmp, this.paths.configFile);
   }
 

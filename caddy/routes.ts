@@ -245,7 +245,8 @@ export function buildTenementRoute(given: RoutingState): CaddyRoute {
   // One order for everything built from the list, so equal states give byte-equal trees.
   const instances = given.instances
     .filter((i) => services.has(i.service))
-    .sort((a, b) => (a.service + a.id).localeCompare(b.service + b.id));
+    // Code-point order (names are DNS labels): localeCompare costs milliseconds at a thousand.
+    .sort((a, b) => (a.service === b.service ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.service < b.service ? -1 : 1));
   const state: RoutingState = { ...given, instances };
   const longestTimeout = Math.max(30, ...state.services.map((s) => s.requestTimeoutSec));
   const routes: CaddyRoute[] = [...instanceRoutes(state, longestTimeout)];

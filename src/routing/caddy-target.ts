@@ -1,6 +1,6 @@
 // Where tenement's route lives: in a Caddy it manages (whole config is ours) or in a Caddy the user
 // manages (only the route with our @id is ours; nothing else is touched).
-import { CaddyAdminClient, CaddyAdminError } from '../../caddy/admin-client.js';
+import { CaddyAdminClient, CaddyAdminError, Serialized } from '../../caddy/admin-client.js';
 import { findTenantServer } from '../../caddy/external.js';
 import { buildManagedConfig, type ManagedConfigOptions } from '../../caddy/managed-config.js';
 import type { ManagedCaddy } from '../../caddy/managed-caddy.js';
@@ -64,10 +64,10 @@ export class ManagedTarget implements CaddyTarget {
   }
 
   async write(route: CaddyRoute): Promise<void> {
-    const config = this.config(route);
+    const json = JSON.stringify(this.config(route));
     // Saved first: a Caddy restarted at any moment from now on starts with these routes.
-    this.caddy.saveConfig(config);
-    await this.admin.load(config);
+    this.caddy.saveConfig(json);
+    await this.admin.load(new Serialized(json));
   }
 }
 

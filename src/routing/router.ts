@@ -34,7 +34,8 @@ export class Router {
   private readonly hidden = new Set<string>();
   /** Port of each instance in the routes built, and in the routes Caddy is known to hold. */
   private readonly builtPorts = new WeakMap<CaddyRoute, Map<string, number>>();
-  private routedPorts = new Map<string, number>();
+  /** Unknown until the first push or adoption (then Caddy has what the store says). */
+  private routedPorts: Map<string, number> | undefined;
   /** Serving instances whose gate stays closed until Caddy routes their current port. */
   private readonly awaitingRoute = new Set<string>();
   private readonly onChange = (record: InstanceRecord | { service: string; id: string; removed: true }) => {
@@ -70,7 +71,7 @@ export class Router {
    */
   private applyGate(record: InstanceRecord): void {
     const key = formatKey(record);
-    if (isServing(record) && this.routedPorts.get(key) !== record.port) {
+    if (isServing(record) && this.routedPorts && this.routedPorts.get(key) !== record.port) {
       this.awaitingRoute.add(key);
       this.opts.gates.close(record.service, record.id);
       return;
@@ -118,11 +119,7 @@ export class Router {
   }
 
   start(): void {
-    const records = this.opts.supervisor.list();
-    this.opts.gates.reconcile(records);
-    // Until the first push or adoption says what Caddy routes, serving instances are reached
-    // through the controller.
-    for (const r of records) this.applyGate(r);
+    this.opts.gates.reconcile(this.opts.supervisor.list());
     this.opts.supervisor.on('change', this.onChange);
     this.sync.start();
   }

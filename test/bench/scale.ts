@@ -9,7 +9,7 @@ import { TENANT_COMMAND } from '../helpers/supervisor-harness.js';
 import { portRange } from '../helpers/port-range.js';
 import { freePort } from '../helpers/controller-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { CaddyAdminClient } from '../../caddy/admin-client.js';
+import { CaddyAdminClient, Serialized } from '../../caddy/admin-client.js';
 import { probe } from '../../src/supervisor/health-probe.js';
 import { bareCaddy, cpuShare, median, rssMb, wrk } from './measure.js';
 
@@ -178,7 +178,7 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
     await c.control.setWeight({ service: 'node', id: 'zzz' }, k % 2 === 0 ? 0 : 100);
     await c.router!.sync.flush();
     push.push(performance.now() - t0);
-    const config = JSON.parse(fs.readFileSync(path.join(s.dataDir, '_caddy', 'caddy.json'), 'utf8')) as unknown;
+    const config = new Serialized(fs.readFileSync(path.join(s.dataDir, '_caddy', 'caddy.json'), 'utf8'));
     const t1 = performance.now();
     await admin.load(config);
     raw.push(performance.now() - t1);
