@@ -50,17 +50,25 @@ export interface ScaleFigures {
   bareStartMs: number;
 }
 
-/** Starts `command` for `port` bare (no tenement) and resolves once it answers its health path. */
+/**
+ * Starts the Python app bare (no tenement) on a free port and resolves once it answers. A port
+ * taken in the meantime (other processes on this machine) means another try on another port.
+ */
 async function bareStart(dir: string, port: number): Promise<{ ms: number; child: ChildProcess }> {
   const t0 = performance.now();
-  const child = spawn(PYTHON, ['-m', 'http.server', '--bind', '127.0.0.1', String(port)], { cwd: dir, stdio: 'ignore' });
-  let interval = 5;
-  for (;;) {
-    if ((await probe(port, PY_HEALTH, 1000)).ok) break;
-    await new Promise((r) => setTimeout(r, interval));
-    interval = Math.min(interval * 2, 50);
+  for (let attempt = 0; ; attempt++) {
+    const p = attempt === 0 ? port : await freePort();
+    const child = spawn(PYTHON, ['-m', 'http.server', '--bind', '127.0.0.1', String(p)], { cwd: dir, stdio: 'ignore' });
+    let interval = 5;
+    const deadline = performance.now() + 60_000;
+    while (child.exitCode === null && child.signalCode === null && performance.now() < deadline) {
+      if ((await probe(p, PY_HEALTH, 1000)).ok) return { ms: performance.now() - t0, child };
+      await new Promise((r) => setTimeout(r, interval));
+      interval = Math.min(interval * 2, 50);
+    }
+    child.kill('SIGKILL');
+    if (attempt >= 3) throw new Error(`bare python did not answer on port ${p}`);
   }
-  return { ms: performance.now() - t0, child };
 }
 
 async function stopAll(children: ChildProcess[]): Promise<void> {
