@@ -38,11 +38,23 @@ export class Router {
   private routedPorts: Map<string, number> | undefined;
   /** Serving instances whose gate stays closed until Caddy routes their current port. */
   private readonly awaitingRoute = new Set<string>();
+  /** What of each instance the routes depend on (port, weight): state changes alone touch only gates. */
+  private readonly routeInputs = new Map<string, string>();
   private readonly onChange = (record: InstanceRecord | { service: string; id: string; removed: true }) => {
+    const key = formatKey(record);
     if ('removed' in record) {
-      this.awaitingRoute.delete(formatKey(record));
+      this.awaitingRoute.delete(key);
+      this.routeInputs.delete(key);
       this.opts.gates.open(record.service, record.id);
-    } else this.applyGate(record);
+      this.sync.request();
+      return;
+    }
+    this.applyGate(record);
+    // A wake storm is hundreds of state changes; rebuilding a thousand-instance tree for each
+    // would only find it unchanged.
+    const inputs = `${record.port}:${record.weight}`;
+    if (this.routeInputs.get(key) === inputs) return;
+    this.routeInputs.set(key, inputs);
     this.sync.request();
   };
 
@@ -119,7 +131,9 @@ export class Router {
   }
 
   start(): void {
-    this.opts.gates.reconcile(this.opts.supervisor.list());
+    const records = this.opts.supervisor.list();
+    this.opts.gates.reconcile(records);
+    for (const r of records) this.routeInputs.set(formatKey(r), `${r.port}:${r.weight}`);
     this.opts.supervisor.on('change', this.onChange);
     this.sync.start();
   }
