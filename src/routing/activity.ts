@@ -139,7 +139,10 @@ export class Activity {
     return this.accessLog !== undefined;
   }
 
+  private stopped = false;
+
   stop(): void {
+    this.stopped = true;
     this.accessLog?.stop();
   }
 
@@ -163,6 +166,8 @@ export class Activity {
       // Without the table, sleeping could cut a live stream: stay awake.
       return true;
     }
+    // Stopped while reading (the controller is closing, its store with it): nothing to record.
+    if (this.stopped) return true;
     const a = portActivity(tables, record.port, now);
     const at = a.open ? now : a.lastClosedAt;
     if (at !== undefined && at > (record.lastActivityAt ?? 0) && this.opts.supervisor.get(record)) this.opts.supervisor.touch(record, at);

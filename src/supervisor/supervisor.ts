@@ -676,6 +676,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const last = Math.max(record.lastActivityAt ?? 0, record.startedAt ?? 0);
       if (now - last < service.idle_timeout * 1000) continue;
       if (this.opts.isBusy && (await this.opts.isBusy(record))) continue;
+      // Detached while asking (controller closing): the store may be closed already.
+      if (this.closed) return;
       // isBusy may have just read fresh activity: judge again on the stored record.
       const fresh = this.store.get(record.service, record.id);
       if (!fresh || now - Math.max(fresh.lastActivityAt ?? 0, fresh.startedAt ?? 0) < service.idle_timeout * 1000) continue;
