@@ -22,6 +22,11 @@ export class CaddyAdminError extends Error {
   }
 }
 
+/** JSON text to send as a request body unchanged. */
+export class Serialized {
+  constructor(readonly json: string) {}
+}
+
 export interface UpstreamStatus {
   address: string;
   num_requests: number;
@@ -72,8 +77,9 @@ export class CaddyAdminClient {
         agent: { http: agent },
         enableUnixSockets: this.target.unix,
         ...(this.target.unix ? { request: unixRequest as never } : {}),
-        ...(body !== undefined ? { json: body } : {}),
-        headers: { 'cache-control': 'must-revalidate' },
+        // A Serialized body is sent as it is: a large config is stringified once, not per use.
+        ...(body instanceof Serialized ? { body: body.json } : body !== undefined ? { json: body } : {}),
+        headers: { 'cache-control': 'must-revalidate', ...(body instanceof Serialized ? { 'content-type': 'application/json' } : {}) },
         throwHttpErrors: false,
         retry: {
           limit: idempotent ? 3 : 0,

@@ -88,12 +88,12 @@ export class ManagedCaddy {
     }
   }
 
-  /** Saves the config a (re)started Caddy loads, atomically. */
+  /** Saves the config a (re)started Caddy loads, atomically (a string is saved as it is). */
   saveConfig(config: unknown): void {
     // The config holds the wake key: readable by the controller's user only.
     fs.mkdirSync(this.paths.dir, { recursive: true, mode: 0o700 });
     const tmp = `${this.paths.configFile}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(config, null, 1), { mode: 0o600 });
+    fs.writeFileSync(tmp, typeof config === 'string' ? config : JSON.stringify(config), { mode: 0o600 });
     fs.chmodSync(tmp, 0o600);
     fs.renameSync(tmp, this.paths.configFile);
   }

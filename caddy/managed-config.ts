@@ -9,8 +9,8 @@ export interface ManagedConfigOptions {
   adminListen: string;
   /** Addresses of the public HTTP listener, e.g. ["127.0.0.1:8000"] or [":80"]. */
   httpListen: string[];
-  /** JSON access log, read back for activity and request metrics. */
-  accessLogFile: string;
+  /** JSON access log, read back for request metrics; none when undefined (settings.request_metrics). */
+  accessLogFile: string | undefined;
   /** How long a reload waits for in-flight requests (Caddy's default is forever). */
   gracePeriodSec: number;
   route: CaddyRoute;
@@ -56,7 +56,7 @@ function tlsParts(o: ManagedConfigOptions, t: ManagedTls): { servers: CaddyJson;
         // replaced by ours (on the configured HTTP port, not always :80).
         automatic_https: { disable_redirects: true },
         tls_connection_policies: [{}],
-        logs: { default_logger_name: ACCESS_LOGGER },
+        ...(o.accessLogFile !== undefined ? { logs: { default_logger_name: ACCESS_LOGGER } } : {}),
         routes: [o.route, { handle: [{ handler: 'static_response', status_code: 404, body: 'no tenement route for this host\n' }] }],
       },
       [`${SERVER_NAME}_redirect`]: {
@@ -99,6 +99,7 @@ export function buildManagedConfig(o: ManagedConfigOptions): CaddyJson {
 }
 
 function buildPlainConfig(o: ManagedConfigOptions): CaddyJson {
+  const logged = o.accessLogFile !== undefined;
   return {
     admin: {
       listen: o.adminListen,
@@ -108,7 +109,7 @@ function buildPlainConfig(o: ManagedConfigOptions): CaddyJson {
       // Caddy comes back with the routes of the moment.
       config: { persist: false },
     },
-    logging: {
+    ...(logged ? { logging: {
       logs: {
         default: { exclude: [`http.log.access.${ACCESS_LOGGER}`] },
         [ACCESS_LOGGER]: {
@@ -119,7 +120,7 @@ function buildPlainConfig(o: ManagedConfigOptions): CaddyJson {
           include: [`http.log.access.${ACCESS_LOGGER}`],
         },
       },
-    },
+    } } : {}),
     apps: {
       http: {
         grace_period: `${o.gracePeriodSec}s`,
@@ -128,7 +129,7 @@ function buildPlainConfig(o: ManagedConfigOptions): CaddyJson {
             listen: o.httpListen,
             // Plain HTTP on a custom port: without this Caddy 2.6 answers 400 "HTTP request to an HTTPS server".
             automatic_https: { disable: true },
-            logs: { default_logger_name: ACCESS_LOGGER },
+            ...(logged ? { logs: { default_logger_name: ACCESS_LOGGER } } : {}),
             routes: [o.route, { handle: [{ handler: 'static_response', status_code: 404, body: 'no tenement route for this host\n' }] }],
           },
         },

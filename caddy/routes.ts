@@ -1,17 +1,32 @@
 // Caddy routes as a pure function of tenement's state. Everything tenement owns in Caddy's config
 // is one route with `@id` TENEMENT_ROUTE_ID, replaced whole in one admin call (one reload).
 //
-// Sleeping and waking never change this config. Each instance route first checks a *gate file*
+// Instance hosts cost one lookup per request, whatever their number: a `map` handler turns the
+// Host into the instance's gate file name and upstream address, a `vars` handler keeps both (the
+// map is scanned once per placeholder read), and one gated `reverse_proxy` whose dial is a
+// placeholder serves them all. On Caddy 2.6 a `subroute` is compiled per request in proportion to
+// its length and host routes are walked one by one, so one route per instance made every request
+// slower with every tenant (docs/performance.md). Service, subdomain and path routes stay one route
+// each: there are few of them.
+//
+// Sleeping and waking never change this config. Each instance first checks a *gate file*
 // (`file` matcher: a stat per request, no caching, present since Caddy 2.0): while the file
 // exists (instance asleep, starting or restarting) the request goes to the controller's wake
 // endpoint, which starts the instance and forwards the request; once the instance is healthy the
 // controller deletes the file and requests go straight to the instance again.
+import { createHash } from 'node:crypto';
 import { repeatedUpstreams, reduceWeights } from './weights.js';
 import type { CaddyFeatures } from './features.js';
 
 export const TENEMENT_ROUTE_ID = 'tenement';
 export const WAKE_HEADER = 'X-Tenement-Wake';
 export const WAKE_KEY_HEADER = 'X-Tenement-Wake-Key';
+/** `@id` of the small object holding the route tree's version (a cheap drift check reads only it). */
+export const VERSION_ID = 'tenement-version';
+/** Request variables set by the instance lookup; the version rides along in the same handler. */
+export const VARS = { gate: 'tenement_gate', dial: 'tenement_dial', version: 'tenement_routes' } as const;
+/** Placeholders the host lookup fills (evaluated lazily, only when read). */
+const LOOKUP = { gate: '{tenement.gate}', dial: '{tenement.dial}', wake: '{tenement.wake}' } as const;
 
 export type CaddyJson = Record<string, unknown>;
 
@@ -104,6 +119,19 @@ function gated(state: RoutingState, gateFiles: string[], target: string, timeout
   return { handler: 'subroute', routes };
 }
 
+/**
+ * Seconds an idle connection from Caddy to an instance is kept. Short on purpose: an established
+ * connection to an instance's port is how tenement sees activity (src/routing/activity.ts), so a
+ * connection must not outlive the last request by much. The other fields are Caddy's defaults,
+ * which an explicit `keep_alive` object would otherwise set to zero (2 idle connections per host).
+ */
+export const UPSTREAM_IDLE_SEC = 2;
+
+const directTransport: CaddyJson = {
+  protocol: 'http',
+  keep_alive: { enabled: true, probe_interval: '30s', idle_timeout: `${UPSTREAM_IDLE_SEC}s`, max_idle_conns_per_host: 32 },
+};
+
 function proxy(state: RoutingState, upstreams: CaddyJson[], extra: CaddyJson = {}): CaddyJson {
   return {
     handler: 'reverse_proxy',
@@ -113,13 +141,44 @@ function proxy(state: RoutingState, upstreams: CaddyJson[], extra: CaddyJson = {
   };
 }
 
-function instanceHandler(state: RoutingState, inst: RouteInstance, service: RouteService): CaddyJson {
-  const direct = proxy(state, [{ dial: dial(inst.port) }], {
-    // A GET that finds the port closed (crash before the gate is set) is retried, and by then
-    // usually lands on the restarted process.
-    load_balancing: { try_duration: '3s', try_interval: '100ms' },
-  });
-  return gated(state, [gateFileName(inst.service, inst.id)], `${inst.service}:${inst.id}`, service.requestTimeoutSec, direct);
+/** The map from instance host to gate file, upstream and wake target (one entry per instance). */
+function instanceLookup(state: RoutingState, instances: RouteInstance[]): CaddyJson {
+  return {
+    handler: 'map',
+    source: '{http.request.host}',
+    destinations: [LOOKUP.gate, LOOKUP.dial, LOOKUP.wake],
+    mappings: instances.map((i) => ({
+      input: instanceHost(state.domain, i.service, i.id),
+      outputs: [gateFileName(i.service, i.id), dial(i.port), `${i.service}:${i.id}`],
+    })),
+    defaults: ['', '', ''],
+  };
+}
+
+/** Matches requests whose Host is an instance host (the lookup found a gate name). */
+const isInstance: CaddyJson = { not: [{ vars: { [VARS.gate]: [''] } }] };
+
+/** The two routes serving every instance host: gated to the wake endpoint, else straight through. */
+function instanceRoutes(state: RoutingState, timeoutSec: number): CaddyRoute[] {
+  return [
+    {
+      match: [{ ...isInstance, file: { root: state.gateDir, try_files: [`/{http.vars.${VARS.gate}}`] } }],
+      handle: [wakeProxy(state, LOOKUP.wake, timeoutSec)],
+      terminal: true,
+    },
+    {
+      match: [isInstance],
+      handle: [
+        proxy(state, [{ dial: `{http.vars.${VARS.dial}}` }], {
+          transport: directTransport,
+          // A GET that finds the port closed (crash before the gate is set) is retried, and by then
+          // usually lands on the restarted process.
+          load_balancing: { try_duration: '3s', try_interval: '100ms' },
+        }),
+      ],
+      terminal: true,
+    },
+  ];
 }
 
 function serviceHandler(state: RoutingState, service: RouteService): CaddyJson {
@@ -137,16 +196,12 @@ function serviceHandler(state: RoutingState, service: RouteService): CaddyJson {
     selection = { policy: 'round_robin' };
   }
   const direct = proxy(state, upstreams, {
+    transport: directTransport,
     load_balancing: { selection_policy: selection, try_duration: '3s', try_interval: '100ms' },
-    ...(service.health
-      ? {
-          health_checks: {
-            // On 2.6 one failed probe takes an upstream out until the next passing one (no
-            // `fails` threshold): a generous timeout keeps a briefly slow app from being dropped.
-            active: { uri: service.health, interval: `${service.healthIntervalSec}s`, timeout: '5s' },
-          },
-        }
-      : {}),
+    // Passive only: an upstream that fails a connection is left out for a few seconds. Active
+    // checks would probe every member on a timer, asleep or not (the direct branch is only taken
+    // while every member is awake, and the controller health-checks awake instances itself).
+    health_checks: { passive: { fail_duration: '5s', max_fails: 1 } },
   });
   // Any weighted member asleep: the controller wakes it and spreads traffic meanwhile.
   const gates = members.map((m) => gateFileName(m.service, m.id));
@@ -171,21 +226,35 @@ function pathMatchers(prefix: string): string[] {
   return p === '' ? ['/*'] : [p, `${p}/*`];
 }
 
+/** The tree's version: a hash of everything else in it, so a small read tells whether Caddy has it. */
+function versionOf(route: CaddyRoute): string {
+  return createHash('sha256').update(JSON.stringify(route)).digest('base64url').slice(0, 22);
+}
+
+/** The version stored in a route built by buildTenementRoute (undefined for anything else). */
+export function routeVersion(route: CaddyRoute | undefined): string | undefined {
+  const vars = route?.handle.find((h) => h['@id'] === VERSION_ID);
+  const v = vars?.[VARS.version];
+  return typeof v === 'string' ? v : undefined;
+}
+
 /** Every route tenement serves, as one route object to PATCH at /id/tenement. */
-export function buildTenementRoute(state: RoutingState): CaddyRoute {
-  const d = state.domain;
-  const services = new Map(state.services.map((s) => [s.name, s]));
-  const routes: CaddyRoute[] = [];
+export function buildTenementRoute(given: RoutingState): CaddyRoute {
+  const d = given.domain;
+  const services = new Map(given.services.map((s) => [s.name, s]));
+  // One order for everything built from the list, so equal states give byte-equal trees.
+  const instances = given.instances
+    .filter((i) => services.has(i.service))
+    // Code-point order (names are DNS labels): localeCompare costs milliseconds at a thousand.
+    .sort((a, b) => (a.service === b.service ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.service < b.service ? -1 : 1));
+  const state: RoutingState = { ...given, instances };
+  const longestTimeout = Math.max(30, ...state.services.map((s) => s.requestTimeoutSec));
+  const routes: CaddyRoute[] = [...instanceRoutes(state, longestTimeout)];
 
   // Root-domain path overrides first: they are more specific than the root domain itself.
   for (const [prefix, name] of Object.entries(state.routing.path).sort(([a], [b]) => b.length - a.length)) {
     const svc = services.get(name);
     if (svc) routes.push(hostRoute([d], serviceHandler(state, svc), { path: pathMatchers(prefix) }));
-  }
-  const instances = [...state.instances].sort((a, b) => (a.service + a.id).localeCompare(b.service + b.id));
-  for (const inst of instances) {
-    const svc = services.get(inst.service);
-    if (svc) routes.push(hostRoute([instanceHost(d, inst.service, inst.id)], instanceHandler(state, inst, svc)));
   }
   for (const svc of [...services.values()].sort((a, b) => a.name.localeCompare(b.name))) {
     routes.push(hostRoute([serviceHost(d, svc.name)], serviceHandler(state, svc)));
@@ -199,12 +268,22 @@ export function buildTenementRoute(state: RoutingState): CaddyRoute {
   // Anything else under the domain: a clear 404 rather than falling through to other sites or hanging.
   routes.push({ handle: [notFound(`no tenement instance or service serves this host\n`)] });
 
-  return {
+  const vars: CaddyJson = {
+    '@id': VERSION_ID,
+    handler: 'vars',
+    // Read once here: every later use is a plain variable, not another scan of the map.
+    [VARS.gate]: LOOKUP.gate,
+    [VARS.dial]: LOOKUP.dial,
+    [VARS.version]: '',
+  };
+  const route: CaddyRoute = {
     '@id': TENEMENT_ROUTE_ID,
     match: [{ host: [d, `*.${d}`, `*.*.${d}`] }],
-    handle: [{ handler: 'subroute', routes }],
+    handle: [instanceLookup(state, instances), vars, { handler: 'subroute', routes }],
     terminal: true,
   };
+  vars[VARS.version] = versionOf(route);
+  return route;
 }
 
 /** The hosts tenement answers for (for on-demand TLS approval). */

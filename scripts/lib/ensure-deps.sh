@@ -83,3 +83,18 @@ ensure_isolation_tools() {
   echo "missing for tenant isolation: ${missing[*]} (Debian/Ubuntu: sudo apt-get install -y ${missing[*]});" >&2
   echo "instances run with less isolation; see docs/isolation.md" >&2
 }
+
+# wrk generates the load of `npm run bench` (not needed by the tests).
+ensure_wrk() {
+  if command -v wrk >/dev/null 2>&1; then
+    return
+  fi
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing wrk (apt-get install -y wrk)..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+    return
+  fi
+  echo "wrk is missing (Debian/Ubuntu: sudo apt-get install -y wrk); npm run bench needs it" >&2
+  exit 1
+}

@@ -62,6 +62,12 @@ export const SETTINGS_SCHEMA: readonly KeySpec<Exclude<keyof Settings, 'tls'>>[]
   { key: 'metrics_token', kind: 'string', secret: true, doc: 'When set, GET /metrics requires "Authorization: Bearer <metrics_token>" (or an admin API token); at least 16 characters.' },
   { key: 'uid_range_start', kind: 'integer', default: 600000, min: 1000, max: 2147483646, doc: 'First uid (and gid) given to instances when the controller runs as root (inclusive); recorded per instance.' },
   { key: 'uid_range_end', kind: 'integer', default: 699999, min: 1000, max: 2147483646, atLeastKey: 'uid_range_start', doc: 'Last uid given to instances (inclusive).' },
+  {
+    key: 'request_metrics',
+    kind: 'boolean',
+    default: false,
+    doc: "Per-request metrics from Caddy's JSON access log (read at start). Costs Caddy a log line per request: about a quarter of its throughput (docs/performance.md).",
+  },
 ];
 
 /** `[settings.tls]`: the original's keys, now configuring HTTPS in the Caddy tenement runs. */

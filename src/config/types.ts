@@ -53,6 +53,8 @@ export interface Settings {
   /** Inclusive uid range instances are given (root controllers only). */
   uid_range_start: number;
   uid_range_end: number;
+  /** Per-request metrics from Caddy's access log (opt-in: a JSON line per request). */
+  request_metrics: boolean;
 }
 
 export interface ServiceConfig {

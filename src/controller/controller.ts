@@ -153,7 +153,6 @@ export class Controller {
     const startedAt = Date.now();
     const metrics = new Metrics();
 
-    let activity: Activity | undefined;
     let wake: WakeEndpoint | undefined;
     const isolation = new TenantIsolation({
       config: this.config,
@@ -161,21 +160,26 @@ export class Controller {
       log,
       onOomKill: (ref) => metrics.observeOomKill({ service: ref.service, instance: ref.id }),
     });
+    // Assigned right below: the supervisor asks it, the activity reads the supervisor.
+    let activity!: Activity;
     this.supervisor = new Supervisor({
       config: this.config,
       store,
       log,
       runtimes: new RuntimeRegistry({ noInherit: opts.noInherit ?? [], isolation }),
       isolation,
-      isBusy: async (r) => (wake?.busy(r) ?? false) || ((await activity?.isBusy(r)) ?? false),
+      isBusy: async (r) => (wake?.busy(r) ?? false) || (await activity.isBusy(r)),
       beforeStop: async (r) => {
-        if (this.router && activity) {
-          const busy = async (x: InstanceRecord) => (wake?.busy(x) ?? false) || (await activity!.isBusy(x));
+        if (this.router) {
+          const busy = async (x: InstanceRecord) => (wake?.busy(x) ?? false) || (await activity.isBusy(x));
           await this.router.drain(r, busy, (this.config.services[r.service]?.request_timeout ?? 30) * 1000);
         }
       },
     });
     this.closers.unshift(() => this.supervisor.detach());
+    activity = new Activity({ supervisor: this.supervisor, config: () => this.config, domain: opts.domain, log });
+    this.closers.unshift(() => activity.stop());
+    const requestMetrics = this.config.settings.request_metrics;
     this.supervisor.on('restart', (k) => metrics.observeRestart({ service: k.service, instance: k.id }));
     this.supervisor.on('healthCheck', (k, ok) => metrics.observeHealthCheck({ service: k.service, instance: k.id }, ok));
     this.supervisor.on('change', (r) => {
@@ -197,7 +201,7 @@ export class Controller {
       if (tls?.dnsProvider) await checkDnsProvider(bin, tls.dnsProvider);
       features = await detectFeatures(bin);
       this.managedCaddy = new ManagedCaddy(bin, dataDir, log, caddyProcessHost({ noInherit: opts.noInherit ?? [] }));
-      accessLog = this.managedCaddy.paths.accessLog;
+      if (requestMetrics) accessLog = this.managedCaddy.paths.accessLog;
       const httpHost = opts.caddy.httpHost ?? '127.0.0.1';
       target = new ManagedTarget(this.managedCaddy, {
         adminListen: this.managedCaddy.adminAddress,
@@ -293,8 +297,13 @@ export class Controller {
       feed: logFeed,
       metrics,
       log,
+      liveOnly: true,
       fileLimits: () => ({ maxBytes: this.config.settings.log_file_max_mb * 1024 * 1024, maxAgeMs: this.config.settings.log_file_max_age_days * 86_400_000 }),
     });
+    // Only instances with a process are followed: sleeping ones cost nothing until they wake.
+    const noteLive = (r: InstanceRecord | { service: string; id: string; removed: true }) =>
+      capture.noteInstance(r.service, r.id, !('removed' in r) && !['asleep', 'stopped', 'failed'].includes(r.observed));
+    this.supervisor.on('change', noteLive);
     const retention = new LogRetention({ store: logStore, settings: () => this.config.settings, log });
     this.closers.unshift(() => capture.stop());
     this.closers.unshift(() => retention.stop());
@@ -368,37 +377,31 @@ export class Controller {
       instance: (service, id) => this.supervisor.get({ service, id }) !== undefined,
     };
     tightenDataDir(dataDir);
-    const startActivity = (file: string) => {
-      if (activity || !target) return;
+    const followAccessLog = (file: string) => {
+      if (activity.followsAccessLog) return;
       const offsetKey = `caddy-access:${file}`;
-      activity = new Activity({
+      activity.followAccessLog({
         file,
-        supervisor: this.supervisor,
-        admin: target.admin,
-        config: () => this.config,
-        domain: opts.domain,
-        log,
         from: logStore.offset(offsetKey),
         onOffset: (o) => logStore.setOffset(offsetKey, o),
         onRequest: (o) => metrics.observeRequest(boundedRequestLabels(o, knownNames)),
       });
-      activity.start();
-      this.closers.unshift(() => activity?.stop());
-      log.info('reading request activity from the Caddy access log', { file });
+      log.info('reading request metrics from the Caddy access log', { file });
     };
+    // An access log named on the command line is an opt-in of its own.
     if (accessLog === undefined && opts.caddy.accessLog) accessLog = opts.caddy.accessLog;
-    if (accessLog) startActivity(accessLog);
+    if (accessLog) followAccessLog(accessLog);
     this.router?.start();
-    if (!accessLog && target) {
+    if (!accessLog && target && requestMetrics && opts.caddy.mode === 'external') {
       // An external Caddy may not be up yet: look for its access log whenever routes reach it.
       let warned = false;
       const lookForLog = async () => {
-        if (activity) return;
+        if (activity.followsAccessLog) return;
         const found = await this.findExternalAccessLog(target!);
-        if (found) startActivity(found);
+        if (found) followAccessLog(found);
         else if (!warned && this.router?.sync.stats.inSync) {
           warned = true;
-          log.warn("no access log in Caddy's config: idle instances are judged by requests in flight only (add a `log` to the tenant site, or pass --caddy-access-log)");
+          log.warn("request_metrics is on but Caddy's config has no access log: add a `log` to the tenant site, or pass --caddy-access-log");
         }
       };
       this.router?.sync.onSynced(() => void lookForLog());
@@ -418,6 +421,7 @@ export class Controller {
     await this.supervisor.start();
     startLegacyInstances(legacy);
     storage.start();
+    for (const r of this.supervisor.list()) noteLive(r);
     // Declared instances are up: have their routes in Caddy before saying ready (returns after one
     // attempt if Caddy is unreachable; the sync keeps retrying).
     await this.router?.pushNow();

@@ -45,6 +45,12 @@ export interface LogCaptureOptions {
   maxLineBytes?: number;
   /** Bytes read and stored per step. Default 256 KiB. */
   chunkBytes?: number;
+  /**
+   * After the first pass, follow only the files of instances named by noteInstance() as live, plus
+   * those of stopped ones until their last bytes are indexed: a thousand sleeping instances then
+   * cost no stat calls at all. Default false: every file found in the log folder is polled.
+   */
+  liveOnly?: boolean;
   now?: () => number;
   /** Caps on the captured files themselves (read each pass: config reloads apply). */
   fileLimits?: () => FileLimits;
@@ -87,6 +93,9 @@ export class LogCapture {
   private stopped = true;
   /** Set by stop(): a scan in progress finishes the chunk it is on and returns. */
   private closing = false;
+  /** liveOnly: instances whose files are followed ("service/id" -> whether the process runs). */
+  private readonly hot = new Map<string, boolean>();
+  private caughtUp = false;
 
   constructor(private readonly opts: LogCaptureOptions) {
     this.dir = logDir(opts.dataDir);
@@ -139,10 +148,44 @@ export class LogCapture {
     this.timer.unref();
   }
 
+  /**
+   * liveOnly: says whether an instance's process may be writing. Its files are followed while it
+   * is live and afterwards until everything it wrote is indexed.
+   */
+  noteInstance(service: string, instance: string, live: boolean): void {
+    if (!isDnsLabel(service) || !isDnsLabel(instance)) return;
+    this.hot.set(`${service}/${instance}`, live);
+  }
+
+  private hotFiles(): LogFile[] {
+    const files: LogFile[] = [];
+    for (const key of this.hot.keys()) {
+      const [service, instance] = key.split('/') as [string, string];
+      for (const stream of ['stdout', 'stderr'] as const) {
+        files.push({ file: path.join(this.dir, service, `${instance}.${stream}.log`), service, instance, stream });
+      }
+    }
+    return files;
+  }
+
+  /** Drops stopped instances whose files are fully indexed from the followed set. */
+  private settle(): void {
+    for (const [key, live] of this.hot) {
+      if (live) continue;
+      const [service, instance] = key.split('/') as [string, string];
+      const done = (['stdout', 'stderr'] as const).every((stream) => {
+        const st = this.files.get(path.join(this.dir, service, `${instance}.${stream}.log`));
+        return !st || st.offset >= st.lastSize;
+      });
+      if (done) this.hot.delete(key);
+    }
+  }
+
   private async scanAll(): Promise<number> {
     let total = 0;
     const seen = new Set<string>();
-    for (const f of await this.discover()) {
+    const followHot = this.opts.liveOnly === true && this.caughtUp;
+    for (const f of followHot ? this.hotFiles() : await this.discover()) {
       seen.add(f.file);
       try {
         total += await this.scanFile(f);
@@ -151,7 +194,9 @@ export class LogCapture {
         this.opts.log.warn('cannot read instance log file', { file: f.file, error: (err as Error).message });
       }
     }
-    for (const file of this.files.keys()) if (!seen.has(file)) this.files.delete(file);
+    if (followHot) this.settle();
+    else for (const file of this.files.keys()) if (!seen.has(file)) this.files.delete(file);
+    this.caughtUp = true;
     return total;
   }
 

@@ -1,12 +1,16 @@
-// Request activity from Caddy's access log: each request's end time marks its instance active
-// (idle sleep), and its status and duration feed the request metrics. Streams (WebSocket, SSE)
-// appear in the log only when they close, so "busy" also asks Caddy for requests in flight.
-import type { CaddyAdminClient } from '../../caddy/admin-client.js';
+// Request activity of instances, for idle sleep. By default it comes from the kernel's TCP table
+// (connections.ts): free on the request path, and read only when an instance is a candidate for
+// sleep (its stored activity is older than its idle_timeout), so nothing runs per instance while
+// instances are busy or asleep. Optionally (settings.request_metrics) Caddy's JSON access log is
+// followed too, for per-request metrics; each request's end time then also marks its instance
+// active. That log costs Caddy a JSON line per request and the controller a parse per request
+// (docs/performance.md).
 import type { Config } from '../config/types.js';
 import type { InstanceRecord } from '../store/types.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Logger } from '../util/logger.js';
 import { FileFollower } from '../util/file-follower.js';
+import { portActivity, readTcpTables } from './connections.js';
 import { resolveHost } from './hosts.js';
 
 export interface AccessEntry {
@@ -36,13 +40,8 @@ export interface RequestObservation {
   durationMs: number;
 }
 
-export interface ActivityOptions {
+export interface AccessLogOptions {
   file: string;
-  supervisor: Supervisor;
-  admin: CaddyAdminClient;
-  config: () => Config;
-  domain: string;
-  log: Logger;
   /** Where to resume reading (persisted by the caller). */
   from: number | 'end';
   onOffset?: (offset: number) => void;
@@ -50,12 +49,26 @@ export interface ActivityOptions {
   flushMs?: number;
 }
 
-export class Activity {
+export interface ActivityOptions {
+  supervisor: Supervisor;
+  config: () => Config;
+  domain: string;
+  log: Logger;
+  now?: () => number;
+  /** The TCP tables to read (tests give fixed text). */
+  tables?: () => Promise<string[]>;
+}
+
+/** Follows Caddy's access log: request metrics, and activity of the instances named by the Host. */
+class AccessLog {
   private readonly follower: FileFollower;
   private readonly pending = new Map<string, { service: string; id: string; at: number }>();
   private flushTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly opts: ActivityOptions) {
+  constructor(
+    private readonly activity: ActivityOptions,
+    private readonly opts: AccessLogOptions,
+  ) {
     this.follower = new FileFollower({
       file: opts.file,
       from: opts.from,
@@ -63,7 +76,7 @@ export class Activity {
         for (const line of lines) this.ingest(line);
         opts.onOffset?.(offset);
       },
-      onError: (err) => opts.log.warn('cannot read Caddy access log', { file: opts.file, error: err.message }),
+      onError: (err) => activity.log.warn('cannot read Caddy access log', { file: opts.file, error: err.message }),
     });
   }
 
@@ -79,7 +92,6 @@ export class Activity {
     this.flush();
   }
 
-  /** Reads new log lines now and records their activity (tests use this instead of waiting). */
   async sync(): Promise<void> {
     await this.follower.poll();
     this.flush();
@@ -88,23 +100,17 @@ export class Activity {
   private ingest(line: string): void {
     const entry = parseAccessLine(line);
     if (!entry) return;
-    const config = this.opts.config();
-    const target = resolveHost(entry.host, this.opts.domain, config.routing);
+    const { config, domain } = this.activity;
+    const target = resolveHost(entry.host, domain, config().routing);
     if (!target || target.kind === 'root') return;
-    const members =
-      target.kind === 'instance'
-        ? [{ service: target.service, id: target.id }]
-        : // A service-route request went to one of its weighted members; the log does not say which,
-          // so all of them count as active (round robin sends traffic to each anyway).
-          this.opts.supervisor.list({ service: target.service }).filter((r) => r.weight > 0);
-    for (const m of members) {
-      const key = `${m.service}:${m.id}`;
-      const prev = this.pending.get(key);
-      if (!prev || prev.at < entry.at) this.pending.set(key, { service: m.service, id: m.id, at: entry.at });
-    }
     if (target.kind === 'instance') {
+      const key = `${target.service}:${target.id}`;
+      const prev = this.pending.get(key);
+      if (!prev || prev.at < entry.at) this.pending.set(key, { service: target.service, id: target.id, at: entry.at });
+      // Unknown hosts are the metrics' business: it keeps labels to known instances.
       this.opts.onRequest?.({ service: target.service, instance: target.id, status: entry.status, durationMs: entry.durationMs });
     } else {
+      // Which member served a service-route request is not in the log; connections tell (isBusy).
       this.opts.onRequest?.({ service: target.service, instance: '', status: entry.status, durationMs: entry.durationMs });
     }
   }
@@ -112,21 +118,59 @@ export class Activity {
   private flush(): void {
     for (const [key, p] of this.pending) {
       this.pending.delete(key);
-      if (this.opts.supervisor.get(p)) this.opts.supervisor.touch(p, p.at);
+      if (this.activity.supervisor.get(p)) this.activity.supervisor.touch(p, p.at);
     }
   }
+}
 
-  /** True while Caddy has requests in flight to the instance (open streams included). */
+export class Activity {
+  private accessLog: AccessLog | undefined;
+
+  constructor(private readonly opts: ActivityOptions) {}
+
+  /** Also follow Caddy's access log (request metrics). */
+  followAccessLog(o: AccessLogOptions): void {
+    if (this.accessLog) return;
+    this.accessLog = new AccessLog(this.opts, o);
+    this.accessLog.start();
+  }
+
+  get followsAccessLog(): boolean {
+    return this.accessLog !== undefined;
+  }
+
+  private stopped = false;
+
+  stop(): void {
+    this.stopped = true;
+    this.accessLog?.stop();
+  }
+
+  /** Reads new access-log lines now, if a log is followed (tests use this instead of waiting). */
+  async sync(): Promise<void> {
+    await this.accessLog?.sync();
+  }
+
+  /**
+   * True while a connection to the instance is open (a request or stream in flight, or an idle
+   * connection Caddy is about to close). Records the end of its latest closed connection as
+   * activity, so the caller's next look at the record sees it.
+   */
   async isBusy(record: InstanceRecord): Promise<boolean> {
-    // Read what Caddy logged up to now first, so a request that just ended counts as activity.
     await this.sync();
+    const now = (this.opts.now ?? Date.now)();
+    let tables: string[];
     try {
-      const upstreams = await this.opts.admin.upstreams();
-      const address = `127.0.0.1:${record.port}`;
-      return upstreams.some((u) => u.address === address && u.num_requests > 0);
+      tables = await (this.opts.tables ?? readTcpTables)();
     } catch {
-      // Without Caddy's answer, sleeping could cut a live stream: stay awake until it answers.
+      // Without the table, sleeping could cut a live stream: stay awake.
       return true;
     }
+    // Stopped while reading (the controller is closing, its store with it): nothing to record.
+    if (this.stopped) return true;
+    const a = portActivity(tables, record.port, now);
+    const at = a.open ? now : a.lastClosedAt;
+    if (at !== undefined && at > (record.lastActivityAt ?? 0) && this.opts.supervisor.get(record)) this.opts.supervisor.touch(record, at);
+    return a.open;
   }
 }

@@ -1,21 +1,34 @@
 // Where tenement's route lives: in a Caddy it manages (whole config is ours) or in a Caddy the user
 // manages (only the route with our @id is ours; nothing else is touched).
-import { CaddyAdminClient, CaddyAdminError } from '../../caddy/admin-client.js';
+import { CaddyAdminClient, CaddyAdminError, Serialized } from '../../caddy/admin-client.js';
 import { findTenantServer } from '../../caddy/external.js';
 import { buildManagedConfig, type ManagedConfigOptions, type ManagedTls } from '../../caddy/managed-config.js';
 import type { ManagedCaddy } from '../../caddy/managed-caddy.js';
-import { TENEMENT_ROUTE_ID, type CaddyJson, type CaddyRoute } from '../../caddy/routes.js';
+import { TENEMENT_ROUTE_ID, VARS, VERSION_ID, type CaddyJson, type CaddyRoute } from '../../caddy/routes.js';
 
 export interface CaddyTarget {
   readonly admin: CaddyAdminClient;
   readonly describe: string;
   /** Our route as Caddy has it now, or undefined when it is missing (Caddy restarted or reloaded). */
   read(): Promise<CaddyRoute | undefined>;
+  /** Only the version our route carries (a few bytes), or undefined when the route is missing. */
+  readVersion?(): Promise<string | undefined>;
   /** Puts the route in place, whether or not it is there now. One config change. */
   write(route: CaddyRoute): Promise<void>;
 }
 
 const ROUTE_PATH = `/id/${TENEMENT_ROUTE_ID}`;
+const VERSION_PATH = `/id/${VERSION_ID}/${VARS.version}`;
+
+async function readVersion(admin: CaddyAdminClient): Promise<string | undefined> {
+  try {
+    const v = await admin.get<unknown>(VERSION_PATH);
+    return typeof v === 'string' ? v : undefined;
+  } catch (err) {
+    if (err instanceof CaddyAdminError && (err.status === 404 || err.status === 400)) return undefined;
+    throw err;
+  }
+}
 
 async function readRoute(admin: CaddyAdminClient): Promise<CaddyRoute | undefined> {
   try {
@@ -46,11 +59,15 @@ export class ManagedTarget implements CaddyTarget {
     return readRoute(this.admin);
   }
 
+  readVersion(): Promise<string | undefined> {
+    return readVersion(this.admin);
+  }
+
   async write(route: CaddyRoute): Promise<void> {
-    const config = this.config(route);
+    const json = JSON.stringify(this.config(route));
     // Saved first: a Caddy restarted at any moment from now on starts with these routes.
-    this.caddy.saveConfig(config);
-    await this.admin.load(config);
+    this.caddy.saveConfig(json);
+    await this.admin.load(new Serialized(json));
   }
 }
 
@@ -66,6 +83,10 @@ export class ExternalTarget implements CaddyTarget {
 
   read(): Promise<CaddyRoute | undefined> {
     return readRoute(this.admin);
+  }
+
+  readVersion(): Promise<string | undefined> {
+    return readVersion(this.admin);
   }
 
   async write(route: CaddyRoute): Promise<void> {

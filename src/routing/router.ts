@@ -2,7 +2,7 @@
 // gate files at once and schedule a (coalesced) route push; the route itself only changes when the
 // set of instances, their ports or weights, or the config change.
 import type { CaddyFeatures } from '../../caddy/features.js';
-import { buildTenementRoute, knownHosts, type RoutingState } from '../../caddy/routes.js';
+import { buildTenementRoute, knownHosts, routeVersion, type CaddyRoute, type RoutingState } from '../../caddy/routes.js';
 import type { Config } from '../config/types.js';
 import type { InstanceRecord } from '../store/types.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -10,7 +10,7 @@ import type { Logger } from '../util/logger.js';
 import { formatKey, type InstanceKey } from '../util/instance-key.js';
 import { delay, waitFor } from '../util/wait.js';
 import type { CaddyTarget } from './caddy-target.js';
-import { Gates } from './gates.js';
+import { Gates, isServing } from './gates.js';
 import { RouteSync } from './route-sync.js';
 
 export interface RouterOptions {
@@ -32,20 +32,76 @@ export class Router {
   readonly sync: RouteSync;
   /** Instances kept out of Caddy for now (a deploy in progress becomes visible in one change). */
   private readonly hidden = new Set<string>();
+  /** Port of each instance in the routes built, and in the routes Caddy is known to hold. */
+  private readonly builtPorts = new WeakMap<CaddyRoute, Map<string, number>>();
+  /** Unknown until the first push or adoption (then Caddy has what the store says). */
+  private routedPorts: Map<string, number> | undefined;
+  /** Serving instances whose gate stays closed until Caddy routes their current port. */
+  private readonly awaitingRoute = new Set<string>();
+  /** What of each instance the routes depend on (port, weight): state changes alone touch only gates. */
+  private readonly routeInputs = new Map<string, string>();
   private readonly onChange = (record: InstanceRecord | { service: string; id: string; removed: true }) => {
-    if ('removed' in record) this.opts.gates.open(record.service, record.id);
-    else this.opts.gates.apply(record);
+    const key = formatKey(record);
+    if ('removed' in record) {
+      this.awaitingRoute.delete(key);
+      this.routeInputs.delete(key);
+      this.opts.gates.open(record.service, record.id);
+      this.sync.request();
+      return;
+    }
+    this.applyGate(record);
+    // A wake storm is hundreds of state changes; rebuilding a thousand-instance tree for each
+    // would only find it unchanged.
+    const inputs = `${record.port}:${record.weight}`;
+    if (this.routeInputs.get(key) === inputs) return;
+    this.routeInputs.set(key, inputs);
     this.sync.request();
   };
 
   constructor(private readonly opts: RouterOptions) {
     this.sync = new RouteSync({
       target: opts.target,
-      build: () => buildTenementRoute(this.state()),
+      build: () => {
+        const state = this.state();
+        const route = buildTenementRoute(state);
+        this.builtPorts.set(route, new Map(state.instances.map((i) => [formatKey(i), i.port])));
+        return route;
+      },
+      version: routeVersion,
+      onApplied: (route) => this.routed(route),
       log: opts.log,
       onPush: opts.onPush,
       verifyMs: opts.verifyMs,
     });
+  }
+
+  /**
+   * Opens an instance's gate only once Caddy routes its host to the port it serves on: an instance
+   * that moved port (its old one was taken while it slept) would otherwise get requests sent to
+   * whatever now listens on the old port until the new route is pushed. Meanwhile the controller
+   * forwards its requests.
+   */
+  private applyGate(record: InstanceRecord): void {
+    const key = formatKey(record);
+    if (isServing(record) && this.routedPorts && this.routedPorts.get(key) !== record.port) {
+      this.awaitingRoute.add(key);
+      this.opts.gates.close(record.service, record.id);
+      return;
+    }
+    this.awaitingRoute.delete(key);
+    this.opts.gates.apply(record);
+  }
+
+  private routed(route: CaddyRoute): void {
+    const ports = this.builtPorts.get(route);
+    if (!ports) return;
+    this.routedPorts = ports;
+    for (const key of [...this.awaitingRoute]) {
+      const [service, id] = key.split(':') as [string, string];
+      const record = this.opts.supervisor.get({ service, id });
+      if (record) this.applyGate(record);
+      else this.awaitingRoute.delete(key);
+    }
   }
 
   state(): RoutingState {
@@ -75,7 +131,9 @@ export class Router {
   }
 
   start(): void {
-    this.opts.gates.reconcile(this.opts.supervisor.list());
+    const records = this.opts.supervisor.list();
+    this.opts.gates.reconcile(records);
+    for (const r of records) this.routeInputs.set(formatKey(r), `${r.port}:${r.weight}`);
     this.opts.supervisor.on('change', this.onChange);
     this.sync.start();
   }

@@ -3,6 +3,7 @@
 import net from 'node:net';
 import http from 'node:http';
 import got from 'got';
+import { noteOwnConnection } from '../util/own-connections.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -22,7 +23,7 @@ export async function probeHttp(port: number, path: string, timeoutMs: number): 
       throwHttpErrors: false,
       followRedirect: false,
       headers: { 'user-agent': 'tenement-health' },
-    });
+    }).on('request', (req) => req.once('socket', (s: net.Socket) => s.once('connect', () => noteOwnConnection(s.localPort))));
     const ok = res.statusCode >= 200 && res.statusCode < 300;
     return { ok, detail: `GET ${path} -> ${res.statusCode}` };
   } catch (err) {
@@ -39,7 +40,10 @@ export function probeTcp(port: number, timeoutMs: number): Promise<ProbeResult> 
       resolve(r);
     };
     socket.setTimeout(timeoutMs, () => done({ ok: false, detail: `TCP connect timed out after ${timeoutMs} ms` }));
-    socket.once('connect', () => done({ ok: true, detail: 'TCP connect ok' }));
+    socket.once('connect', () => {
+      noteOwnConnection(socket.localPort);
+      done({ ok: true, detail: 'TCP connect ok' });
+    });
     socket.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, detail: `TCP connect failed: ${err.code ?? err.message}` }));
   });
 }

@@ -55,6 +55,8 @@ export class IdleSleep {
       const service = d.service(record.service);
       if (!service || !shouldSleep(record, service, now)) continue;
       if (d.isBusy && (await d.isBusy(record))) continue;
+      // Detached while asking (controller closing): the store may be closed already.
+      if (d.closed()) return;
       // isBusy may have just read fresh activity: judge again on the stored record.
       const fresh = d.get(record);
       if (!fresh || !idleExpired(fresh, service.idle_timeout, now)) continue;

@@ -76,6 +76,17 @@ export class InstanceRegistry {
   }
 
   /** Writes `patch` to the instance's row and announces the new row. */
+  /** Records of the instances that have a process: sleeping ones are not even read. */
+  withProcess(): InstanceRecord[] {
+    const out: InstanceRecord[] = [];
+    for (const t of this.tracked.values()) {
+      if (t.pid === null) continue;
+      const r = this.get(t);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
   update(t: TrackedInstance, patch: Partial<InstanceRecord>): void {
     this.deps.store.update(t.service, t.id, patch);
     const record = this.get(t);

@@ -133,7 +133,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       },
     });
     this.idle = new IdleSleep({
-      list: () => this.store.list(),
+      list: () => this.instances.withProcess(),
       get: (key) => this.instances.get(key),
       service: (name) => this.config.services[name],
       isBusy: opts.isBusy,

@@ -29,6 +29,7 @@ describe('defaults', () => {
       tls: { enabled: false, acme_email: undefined, domain: undefined, staging: false, https_port: 443, http_port: 80, dns_provider: undefined },
       uid_range_start: 600000,
       uid_range_end: 699999,
+      request_metrics: false,
     };
     assert.deepEqual(config.settings, expected);
     assert.deepEqual(warnings, []);

@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
 import { tenantConfig } from '../helpers/tenant-config.js';
 import { withStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../../src/util/wait.js';
@@ -100,19 +102,20 @@ test('20 sleep/wake cycles of one tenant: zero config changes and zero failed re
   );
 });
 
-test('an idle instance sleeps by itself (activity from the access log) and wakes on the next request', async () => {
+test('an idle instance sleeps by itself (activity from its connections, no access log) and wakes on the next request', async () => {
   await withStack(
     (d) => config(d, ['idler']).replace('health = "/health"', 'health = "/health"\nidle_timeout = 1'),
     async (s) => {
       await waitFor(() => s.controller.supervisor.get({ service: 'api', id: 'idler' })?.observed === 'asleep', { timeoutMs: 8000, what: 'asleep' });
       const res = await s.request('idler.api.localhost');
       assert.equal(res.statusCode, 200);
-      // Requests keep it awake: activity is read from Caddy's access log.
+      // Requests keep it awake: their connections are activity.
       for (let i = 0; i < 6; i++) {
         assert.equal((await s.request('idler.api.localhost')).statusCode, 200);
         await new Promise((r) => setTimeout(r, 300));
         assert.equal(s.controller.supervisor.get({ service: 'api', id: 'idler' })!.observed, 'running', `still awake after ${i + 1} requests`);
       }
+      assert.equal(fs.existsSync(path.join(s.dataDir, '_caddy', 'access.log')), false, 'no access log unless request_metrics is on');
     },
   );
 });

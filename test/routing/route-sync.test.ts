@@ -73,3 +73,39 @@ test('routes wiped from Caddy (restart, reload from a Caddyfile) are restored by
   assert.equal(sync.stats.repairs, 1);
   sync.stop();
 });
+
+test('with a versioned route, the verify loop reads only the version, and a wrong or missing one is repaired', async () => {
+  const inner = fakeTarget();
+  let fullReads = 0;
+  let versionReads = 0;
+  const target = {
+    ...inner,
+    async read() {
+      fullReads++;
+      return inner.read();
+    },
+    async readVersion() {
+      versionReads++;
+      return (await inner.read())?.handle[0]?.body as string | undefined;
+    },
+  };
+  const applied: CaddyRoute[] = [];
+  const sync = new RouteSync({
+    target,
+    build: () => route(7),
+    version: (r) => r.handle[0]?.body as string,
+    onApplied: (r) => applied.push(r),
+    log: silentLogger,
+    verifyMs: 30,
+  });
+  sync.start();
+  await waitFor(() => inner.writes === 1 && versionReads >= 3, { timeoutMs: 3000, what: 'pushed, then checked a few times' });
+  assert.equal(fullReads, 1, 'the whole route is read once (adoption at start), never by the checks');
+  assert.ok(applied.length >= 1 && applied[0]!.handle[0]!.body === '7', 'onApplied hears what Caddy holds');
+  await inner.write(route(8)); // an older copy put back by someone else
+  await waitFor(() => inner.writes === 3, { timeoutMs: 2000, what: 'a different version is repaired' });
+  inner.wipe();
+  await waitFor(() => inner.writes === 4, { timeoutMs: 2000, what: 'a missing route is repaired' });
+  assert.equal(sync.stats.repairs, 2);
+  sync.stop();
+});

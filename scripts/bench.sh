@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `npm run bench [-- --quick]`: installs what the benchmarks need (wrk, Caddy), builds, runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/ensure-deps.sh
+ensure_node
+ensure_npm_deps
+ensure_caddy
+ensure_wrk
+npm run build >/dev/null
+exec node --expose-gc dist/test/bench/run.js "$@"
