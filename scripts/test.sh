@@ -7,5 +7,6 @@ ensure_node
 ensure_npm_deps
 ensure_caddy
 ensure_socket_activate
+ensure_chromium
 npm run --silent build
 exec node scripts/run-tests.mjs "$@"

@@ -62,3 +62,19 @@ ensure_socket_activate() {
   echo "systemd-socket-activate is missing (Debian/Ubuntu: sudo apt-get install -y systemd); the socket-activation tests need it" >&2
   exit 1
 }
+
+# The dashboard's browser tests drive Debian's Chromium (playwright-core downloads no browser of its
+# own); only the test suite needs it.
+ensure_chromium() {
+  if [ -x "${TENEMENT_CHROMIUM:-/usr/bin/chromium}" ]; then
+    return
+  fi
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium for the dashboard's browser tests (apt-get install -y chromium)..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    return
+  fi
+  echo "chromium is missing (Debian/Ubuntu: sudo apt-get install -y chromium, or set TENEMENT_CHROMIUM); the dashboard's browser tests need it" >&2
+  exit 1
+}
