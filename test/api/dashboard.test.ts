@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Hono } from 'hono';
 import { DASHBOARD_CSP, dashboardRoutes } from '../../src/api/routes/dashboard.js';
@@ -86,7 +87,8 @@ describe('the dashboard page', () => {
 
       fs.mkdirSync(path.join(dir, 'assets'));
       fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><script type="module" src="./assets/index-abc123.js"></script>');
-      fs.writeFileSync(path.join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
+      const script = 'console.log("tenement");\n'.repeat(50);
+      fs.writeFileSync(path.join(dir, 'assets', 'index-abc123.js'), script);
       const page = await app.request('/');
       assert.equal(page.status, 200);
       assert.equal(page.headers.get('content-security-policy'), DASHBOARD_CSP);
@@ -100,6 +102,11 @@ describe('the dashboard page', () => {
       assert.equal(js.status, 200);
       assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
       assert.match(js.headers.get('content-type') ?? '', /^text\/javascript/);
+      assert.equal(js.headers.get('content-encoding'), null, 'not compressed unless asked');
+      assert.equal(await js.text(), script);
+      const zipped = await app.request('/assets/index-abc123.js', { headers: { 'accept-encoding': 'gzip, br' } });
+      assert.equal(zipped.headers.get('content-encoding'), 'gzip');
+      assert.equal(zlib.gunzipSync(Buffer.from(await zipped.arrayBuffer())).toString(), script);
       for (const bad of ['/assets/..%2Findex.html', '/assets/nope-1.js', '/assets/index-abc123.exe', '/assets/.hidden']) {
         assert.equal((await app.request(bad)).status, 404, bad);
       }

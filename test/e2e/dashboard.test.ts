@@ -124,6 +124,15 @@ test('the dashboard, in Chromium, through Caddy and on the controller port', asy
           await row(page, 'api:bob').locator('td.col-state', { hasText: 'running' }).waitFor({ timeout: LONG });
         });
 
+        await t.test('keyboard: a row action opens a modal dialog holding the focus; Escape cancels it', async () => {
+          await row(page, 'api:alice').locator('button[data-action="restart"]').focus();
+          await page.keyboard.press('Enter');
+          await page.locator('dialog[open]').waitFor();
+          assert.equal(await page.evaluate('!!document.activeElement.closest("dialog")'), true, 'focus is in the dialog');
+          await page.keyboard.press('Escape');
+          await page.locator('dialog').waitFor({ state: 'detached' });
+        });
+
         await t.test('a weight change shows the resulting split before and after it is applied', async () => {
           await row(page, 'api:alice').locator('button[data-action="weight"]').click();
           const dialog = page.locator('dialog');
@@ -244,6 +253,20 @@ test('the dashboard, in Chromium, through Caddy and on the controller port', asy
           assert.equal(await tenant.page.evaluate('sessionStorage.getItem("tenement.token")'), null);
           // The 401 that ended it is expected; nothing else may have gone wrong.
           assert.deepEqual(tenant.problems.filter((p) => !/status of 401/.test(p)), []);
+        });
+
+        await t.test('light and dark: the page follows prefers-color-scheme', async () => {
+          await page.goto(`${viaCaddy}#/overview`);
+          await row(page, 'api:alice').waitFor({ timeout: LONG });
+          const background = () => page.evaluate('getComputedStyle(document.body).backgroundColor');
+          await page.emulateMedia({ colorScheme: 'light' });
+          const light = await background();
+          await b.screenshot(page, 'overview-light');
+          await page.emulateMedia({ colorScheme: 'dark' });
+          const dark = await background();
+          await b.screenshot(page, 'overview-dark');
+          assert.notEqual(light, dark);
+          await page.emulateMedia({ colorScheme: 'light' });
         });
 
         await t.test('no console errors or exceptions in the admin session', () => {

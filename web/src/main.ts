@@ -89,7 +89,8 @@ function start(token: string, who: WhoAmIJson): void {
   const header = h(
     'header',
     { class: 'top' },
-    h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
+    // Not a #main link: the hash is the page route.
+    h('a', { class: 'skip', href: '#', onclick: (ev: Event) => { ev.preventDefault(); main.focus(); } }, 'Skip to content'),
     h('span', { class: 'brand' }, 'tenement'),
     h('nav', { 'aria-label': 'Pages' }, ...navLinks),
     h('span', { class: 'spacer' }),

@@ -70,7 +70,7 @@ export function changeWeight(app: App, i: InstanceJson): void {
     body: [
       h('p', { class: 'muted' }, `Its share of ${i.process}'s traffic: requests to the service are spread by weight over its instances (0 = no traffic). One route change.`),
       field('Weight (0-100)', h('span', { class: 'row' }, slider, number)),
-      h('p', null, 'Resulting split:'),
+      h('p', null, app.who.admin ? 'Resulting split:' : "Resulting split among this token's instances (other tenants' instances of the service also take a share):"),
       splitList,
     ],
     confirm: 'Set weight',

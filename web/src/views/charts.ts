@@ -1,7 +1,7 @@
 // Requests, latency and restarts of the last hour, per service (large) and per instance
 // (sparklines), from GET /api/history.
 import type { App, AppState, View } from '../app.js';
-import { chart } from '../chart.js';
+import { chart, type ChartOptions } from '../chart.js';
 import { h, replace } from '../dom.js';
 import { compact } from '../format.js';
 import type { HistoryJson, HistoryValues } from '../types.js';
@@ -31,9 +31,9 @@ export function chartsView(app: App): View {
         h(
           'div',
           { class: 'chart-grid' },
-          figure('Requests / min', chart({ title: `${svc.process} requests per minute`, unit: 'req/min', kind: 'line', minutes, series: [{ label: 'all', values: perMinute(svc.requests), cls: 'series-a' }, { label: '5xx', values: perMinute(svc.errors), cls: 'series-bad' }] })),
-          figure('Latency (ms)', chart({ title: `${svc.process} latency`, unit: 'ms', kind: 'line', minutes, series: [{ label: 'average', values: svc.latency_avg_ms, cls: 'series-a' }, { label: 'max', values: svc.latency_max_ms, cls: 'series-b' }] })),
-          figure('Restarts and wakes', chart({ title: `${svc.process} restarts and wakes`, unit: '', kind: 'bar', minutes, series: [{ label: 'restarts', values: svc.restarts, cls: 'series-bad' }, { label: 'wakes', values: svc.wakes, cls: 'series-b' }] })),
+          figure('Requests / min', { title: `${svc.process} requests per minute`, unit: 'req/min', kind: 'line', minutes, series: [{ label: 'all', values: perMinute(svc.requests), cls: 'series-a' }, { label: '5xx', values: perMinute(svc.errors), cls: 'series-bad' }] }),
+          figure('Latency (ms)', { title: `${svc.process} latency`, unit: 'ms', kind: 'line', minutes, series: [{ label: 'average', values: svc.latency_avg_ms, cls: 'series-a' }, { label: 'max', values: svc.latency_max_ms, cls: 'series-b' }] }),
+          figure('Restarts and wakes', { title: `${svc.process} restarts and wakes`, unit: '', kind: 'bar', minutes, series: [{ label: 'restarts', values: svc.restarts, cls: 'series-bad' }, { label: 'wakes', values: svc.wakes, cls: 'series-b' }] }),
         ),
         h(
           'table',
@@ -64,8 +64,9 @@ export function chartsView(app: App): View {
   return { el: h('div', { class: 'page' }, h('h1', null, 'Charts'), note, body), update };
 }
 
-function figure(caption: string, svgEl: SVGSVGElement): HTMLElement {
-  return h('figure', null, h('figcaption', null, caption), svgEl);
+function figure(caption: string, o: ChartOptions): HTMLElement {
+  const legend = o.series.length > 1 ? o.series.map((s) => h('span', { class: `key ${s.cls}` }, s.label)) : [];
+  return h('figure', null, h('figcaption', null, caption, ...legend), chart(o));
 }
 
 function totalsText(v: HistoryValues): string {

@@ -101,7 +101,9 @@ export function logsView(app: App): View {
     lastId = undefined;
     setText(status, 'loading…');
     try {
-      add(await app.api.get<LogJson[]>(`/api/logs${query({ ...params(), limit: INITIAL })}`));
+      // An array (the original's shape); a paged object's `lines` is accepted too.
+      const body = await app.api.get<LogJson[] | { lines?: LogJson[] }>(`/api/logs${query({ ...params(), limit: INITIAL })}`);
+      add(Array.isArray(body) ? body : (body.lines ?? []));
       lines.scrollTop = lines.scrollHeight;
       if (lines.childElementCount === 0) marker('no matching lines yet');
       if (paused) setText(status, 'paused');

@@ -140,7 +140,8 @@ export function overviewView(app: App): View {
       setText(c.idle!, duration(i.idle_secs));
       setText(c.weight!, String(i.weight));
       const counted = i.state !== 'failed' && i.state !== 'stopped';
-      setText(c.share!, counted ? percent(i.weight, weightSum.get(i.process) ?? 0) : '—');
+      // A tenant does not see the other instances sharing the service route: no share to show.
+      setText(c.share!, counted && app.who.admin ? percent(i.weight, weightSum.get(i.process) ?? 0) : '—');
       setText(c.restarts!, String(i.restarts));
       setText(c.requests!, compact(reqs.get(i.id) ?? 0));
       const exit = visible([i.last_exit, i.last_error].filter(Boolean).join(' · ') || '—');
