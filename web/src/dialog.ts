@@ -24,17 +24,24 @@ export function openDialog(d: ActionDialog): HTMLDialogElement {
   const close = () => {
     dialog.close();
   };
+  let running = false;
   dialog.addEventListener('close', () => dialog.remove());
+  // Escape while the action runs would hide its result; it stays until the answer is in.
+  dialog.addEventListener('cancel', (ev) => {
+    if (running) ev.preventDefault();
+  });
   cancelBtn.addEventListener('click', close);
   form.addEventListener('submit', (ev) => {
     // Never a real submission (and the CSP's form-action 'none' would refuse one).
     ev.preventDefault();
     if (finished) return close();
+    running = true;
     confirmBtn.disabled = true;
     cancelBtn.disabled = true;
     replace(result, h('span', { class: 'muted' }, 'working…'));
     d.run().then(
       (out) => {
+        running = false;
         finished = true;
         replace(result, h('div', { class: 'ok' }, typeof out === 'string' ? visible(out) : out));
         confirmBtn.textContent = 'Close';
@@ -45,6 +52,7 @@ export function openDialog(d: ActionDialog): HTMLDialogElement {
         d.done?.();
       },
       (err: Error) => {
+        running = false;
         replace(result, h('div', { class: 'error' }, visible(err.message)));
         confirmBtn.disabled = false;
         cancelBtn.disabled = false;

@@ -95,21 +95,25 @@ export function logsView(app: App): View {
     }
   };
 
+  let generation = 0;
   const load = async () => {
     stop();
+    const mine = ++generation;
     replace(lines);
     lastId = undefined;
     setText(status, 'loading…');
     try {
       // An array (the original's shape); a paged object's `lines` is accepted too.
       const body = await app.api.get<LogJson[] | { lines?: LogJson[] }>(`/api/logs${query({ ...params(), limit: INITIAL })}`);
+      // Filters changed while this read was under way: the newer read shows its own lines.
+      if (mine !== generation || destroyed) return;
       add(Array.isArray(body) ? body : (body.lines ?? []));
       lines.scrollTop = lines.scrollHeight;
       if (lines.childElementCount === 0) marker('no matching lines yet');
       if (paused) setText(status, 'paused');
       else void follow();
     } catch (err) {
-      setText(status, visible((err as Error).message));
+      if (mine === generation) setText(status, visible((err as Error).message));
     }
   };
 
