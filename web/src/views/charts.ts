@@ -21,7 +21,11 @@ export function chartsView(app: App): View {
       replace(body, h('p', { class: 'empty muted' }, 'No requests, restarts or wakes in the last hour yet.'));
       return;
     }
-    const perMinute = (v: number[]) => v.map((x) => (x * 60) / hist.step_secs);
+    // The last slot is still filling: its rate is over the seconds it has had so far, so the line
+    // does not dip at "now".
+    const lastStart = new Date(hist.start).getTime() / 1000 + (hist.points - 1) * hist.step_secs;
+    const filling = Math.min(hist.step_secs, Math.max(5, Date.now() / 1000 - lastStart));
+    const perMinute = (v: number[]) => v.map((x, i) => (x * 60) / (i === v.length - 1 ? filling : hist.step_secs));
     const cards = hist.services.map((svc) => {
       const instances = hist.instances.filter((i) => i.process === svc.process);
       return h(
