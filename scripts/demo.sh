@@ -56,6 +56,8 @@ tenement is running (logs: $logfile, data: $data).
   curl -H 'Host: alice.notes.localhost' http://127.0.0.1:$hport/
   curl -H 'Host: bob.notes.localhost'   http://127.0.0.1:$hport/
   curl -X POST -H 'Host: carol.notes.localhost' http://127.0.0.1:$hport/   # unknown tenant: 404
+Dashboard: http://localhost:$hport/ (or http://127.0.0.1:$cport/); sign in with a token from
+  node dist/src/cli/ten.js token-gen --data-dir $data
 Press Ctrl-C to stop everything.
 MSG
 wait "$pid"

@@ -8,5 +8,6 @@ ensure_npm_deps
 ensure_caddy
 ensure_socket_activate
 ensure_isolation_tools
+ensure_chromium
 npm run --silent build
 exec node scripts/run-tests.mjs "$@"

@@ -17,10 +17,16 @@ ensure_node() {
 
 ensure_npm_deps() {
   # node_modules/.package-lock.json is npm's record of what is installed: equal lock files mean
-  # nothing to do, which keeps repeated runs fast.
+  # nothing to do, which keeps repeated runs fast. Optional packages for other platforms (the
+  # bundler's native builds for macOS, Windows...) are in the lock file but never installed here.
   if [ -f node_modules/.package-lock.json ] && node -e '
       const a = require("./package-lock.json").packages, b = require("./node_modules/.package-lock.json").packages;
-      for (const k of Object.keys(a)) if (k && (!b[k] || b[k].version !== a[k].version)) process.exit(1);
+      const libc = process.report.getReport().header.glibcVersionRuntime ? "glibc" : "musl";
+      const elsewhere = (p) => (p.os && !p.os.includes(process.platform)) || (p.cpu && !p.cpu.includes(process.arch)) || (p.libc && !p.libc.includes(libc));
+      for (const k of Object.keys(a)) {
+        if (!k || (a[k].optional && !b[k] && elsewhere(a[k]))) continue;
+        if (!b[k] || b[k].version !== a[k].version) process.exit(1);
+      }
     ' 2>/dev/null; then
     return
   fi
@@ -96,5 +102,20 @@ ensure_wrk() {
     return
   fi
   echo "wrk is missing (Debian/Ubuntu: sudo apt-get install -y wrk); npm run bench needs it" >&2
+}
+
+# The dashboard's browser tests drive Debian's Chromium (playwright-core downloads no browser of its
+# own); only the test suite needs it.
+ensure_chromium() {
+  if [ -x "${TENEMENT_CHROMIUM:-/usr/bin/chromium}" ]; then
+    return
+  fi
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium for the dashboard's browser tests (apt-get install -y chromium)..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    return
+  fi
+  echo "chromium is missing (Debian/Ubuntu: sudo apt-get install -y chromium, or set TENEMENT_CHROMIUM); the dashboard's browser tests need it" >&2
   exit 1
 }

@@ -12,13 +12,17 @@ import { requireAuth } from './middleware/auth.js';
 import { refuseQueryTokens } from './middleware/query-token.js';
 import { auditRoutes } from './routes/audit.js';
 import { compatRoutes, TLS_OFF } from './routes/compat.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { deployRoutes } from './routes/deploy.js';
 import { healthRoutes } from './routes/health.js';
+import { historyRoutes } from './routes/history.js';
 import { instanceRoutes } from './routes/instances.js';
 import { logRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { serviceRoutes } from './routes/services.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { wakeRoutes } from './routes/wake.js';
+import { whoamiRoutes } from './routes/whoami.js';
 
 export type { ApiDeps } from './env.js';
 
@@ -43,6 +47,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   app.use('*', refuseQueryTokens());
   app.route('/', healthRoutes(ctx, auth));
   app.route('/', metricsRoutes(ctx, auth));
+  app.route('/', dashboardRoutes());
 
   const api = new Hono<ApiEnv>();
   api.use(
@@ -61,6 +66,9 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   api.route('/audit', auditRoutes(ctx));
   api.route('/services', serviceRoutes(ctx));
   api.route('/', compatRoutes(ctx));
+  api.route('/instances', wakeRoutes(ctx));
+  api.route('/history', historyRoutes(ctx));
+  api.route('/whoami', whoamiRoutes());
   app.route('/api', api);
 
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));

@@ -337,3 +337,19 @@ export interface ControlPlane {
   /** Measures now (for the first request, before the background pass got to it). */
   measureStorage?(key: InstanceKey): Promise<Omit<StorageJson, 'instance'>>;
 }
+
+// ---- Added with the dashboard (issue 12). Additive only: nothing above changed. ---------------
+
+// Merged into ControlPlane above: optional, so existing implementations stay valid.
+export interface ControlPlane {
+  /** Starts an asleep (or backoff) instance now, as a request to it would; a running one is returned as is. */
+  wake?(key: InstanceKey): Promise<InstanceRecord>;
+}
+
+/** GET /api/whoami: what the token in use may reach (the dashboard shows admin pages only to admins). */
+export interface WhoAmIJson {
+  token_id: string;
+  /** null = admin token. */
+  tenant: string | null;
+  admin: boolean;
+}

@@ -73,6 +73,10 @@ export class ControllerControlPlane implements ControlPlane {
     return this.deps.supervisor.stop(key);
   }
 
+  wake(key: InstanceKey): Promise<InstanceRecord> {
+    return this.deps.supervisor.wake(key);
+  }
+
   restart(key: InstanceKey): Promise<InstanceRecord> {
     return this.deps.supervisor.restart(key);
   }

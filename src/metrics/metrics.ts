@@ -6,6 +6,7 @@
 // Durations are in seconds (Prometheus convention; the original's `_ms` histogram is not kept).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { InstanceRecord } from '../store/types.js';
+import { History, type HistoryOptions } from './history.js';
 
 export interface InstanceLabels {
   service: string;
@@ -28,6 +29,8 @@ export interface StorageSample extends InstanceLabels {
 export interface MetricsOptions {
   /** Read at every scrape for the instance-state gauges (ControlPlane.list). */
   instances?: () => readonly InstanceRecord[];
+  /** The in-memory last hour the dashboard charts (GET /api/history). */
+  history?: HistoryOptions;
 }
 
 const STATES: readonly InstanceRecord['observed'][] = ['starting', 'running', 'stopping', 'stopped', 'asleep', 'backoff', 'failed'];
@@ -49,6 +52,8 @@ export function statusClass(status: number): string {
 
 export class Metrics {
   readonly registry = new Registry();
+  /** Requests, latency, restarts and wakes of the last hour, fed by the same observe* calls. */
+  readonly history: History;
   private instancesSource: (() => readonly InstanceRecord[]) | undefined;
 
   private readonly restarts = new Counter({
@@ -121,6 +126,7 @@ export class Metrics {
 
   constructor(opts: MetricsOptions = {}) {
     this.instancesSource = opts.instances;
+    this.history = new History(opts.history);
     // State gauges are computed from the source of truth at scrape time, so they can never drift
     // from what `ten ps` shows.
     const self = this;
@@ -242,6 +248,7 @@ export class Metrics {
     const labels = { service: o.service, instance: o.instance };
     this.requests.inc({ ...labels, code: statusClass(o.status) });
     if (Number.isFinite(o.durationMs) && o.durationMs >= 0) this.requestDuration.observe(labels, o.durationMs / 1000);
+    this.history.observeRequest(labels, o.status, o.durationMs);
   }
 
   observeCaddyPush(ok: boolean, durationMs: number): void {
@@ -252,11 +259,13 @@ export class Metrics {
 
   observeRestart(labels: InstanceLabels): void {
     this.restarts.inc(pick(labels));
+    this.history.observeRestart(pick(labels));
   }
 
   /** A sleeping instance woken by a request; `durationMs` until it was ready. */
   observeWake(labels: InstanceLabels, durationMs: number): void {
     this.wakes.inc(pick(labels));
+    this.history.observeWake(pick(labels));
     if (Number.isFinite(durationMs) && durationMs >= 0) this.wakeDuration.observe(pick(labels), durationMs / 1000);
   }
 
@@ -268,7 +277,10 @@ export class Metrics {
     if (count > 0) this.logLines.inc(pick(labels), count);
   }
 
-  /** Drops the series of a removed instance so /metrics does not grow with every instance ever seen. */
+  /**
+   * Drops the series of a removed instance so /metrics does not grow with every instance ever seen.
+   * Its history stays until it ages out of the window (the service's charts still add it up).
+   */
   forgetInstance(labels: InstanceLabels): void {
     const l = pick(labels);
     for (const m of [this.restarts, this.wakes, this.wakeDuration, this.requestDuration, this.logLines, this.oomKills]) m.remove(l);

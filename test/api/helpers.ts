@@ -91,6 +91,13 @@ export class FakeControlPlane implements ControlPlane {
     r.startedAt = Date.now();
     return r;
   }
+  async wake(key: InstanceKey): Promise<InstanceRecord> {
+    this.calls.push(`wake ${formatKey(key)}`);
+    const r = this.must(key);
+    r.observed = 'running';
+    r.desired = 'running';
+    return r;
+  }
   async setWeight(key: InstanceKey, weight: number): Promise<InstanceRecord> {
     this.calls.push(`weight ${formatKey(key)} ${weight}`);
     const r = this.must(key);
