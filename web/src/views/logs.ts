@@ -45,10 +45,10 @@ export function logsView(app: App): View {
       frag.appendChild(
         h(
           'li',
-          { class: `log level-${l.level} stream-${l.stream}`, 'data-id': l.id },
-          h('time', { datetime: l.timestamp }, time(l.timestamp)),
+          { class: `log level-${l.severity} stream-${l.stream}`, 'data-id': l.id },
+          h('time', { datetime: l.time }, time(l.time)),
           h('span', { class: 'src' }, `${l.process}:${l.instance_id}`),
-          h('span', { class: 'lvl' }, l.level),
+          h('span', { class: 'lvl' }, l.severity),
           h('span', { class: 'msg' }, visible(l.message)),
         ),
       );
@@ -75,7 +75,11 @@ export function logsView(app: App): View {
       const res = await app.api.stream(`/api/logs/stream${query(params())}`, { 'Last-Event-ID': String(lastId ?? 0) }, ac.signal);
       setText(status, 'live');
       await readEvents(res, (e) => {
-        if (e.event === 'log') add([JSON.parse(e.data) as LogJson]);
+        if (e.event === 'message' || e.event === 'log') add([JSON.parse(e.data) as LogJson]);
+        else if (e.event === 'error') {
+          setText(status, visible((JSON.parse(e.data) as { error?: string }).error ?? 'the stream ended'));
+          return;
+        }
         else if (e.event === 'missed') {
           const m = JSON.parse(e.data) as MissedJson;
           marker(`… ${m.missed ?? 'some'} line(s) not shown (ids ${m.from_id}-${m.to_id}): ${m.reason}`);
