@@ -66,7 +66,7 @@ export interface ControllerOptions {
   /** A listening socket to use instead of binding host:port (systemd socket activation, handover). */
   listener?: InheritedListener | undefined;
   /** Awaited before the data-dir lock is taken (a handover waits here for the old controller to let go). */
-  beforeLock?: (dataDir: string) => Promise<void>;
+  beforeLock?: ((dataDir: string) => Promise<void>) | undefined;
   /** How long close() lets in-flight requests finish before cutting them. */
   drainMs?: number;
 }

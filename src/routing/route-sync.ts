@@ -15,8 +15,8 @@ export interface RouteSyncOptions {
   /** Coalescing window for change bursts. */
   debounceMs?: number;
   /** How often Caddy's copy is checked for drift. */
-  verifyMs?: number;
-  onPush?: (ok: boolean, ms: number) => void;
+  verifyMs?: number | undefined;
+  onPush?: ((ok: boolean, ms: number) => void) | undefined;
 }
 
 export interface RouteSyncStats {
