@@ -7,5 +7,8 @@ ensure_node
 ensure_npm_deps
 ensure_caddy
 ensure_socket_activate
+# Lint and type-check first: they fail in seconds where the tests take minutes.
+npm run --silent lint
+npm run --silent typecheck
 npm run --silent build
 exec node scripts/run-tests.mjs "$@"

@@ -203,7 +203,7 @@ class Scanner {
         segs.push(decodeQuoted(this.src.slice(start, this.pos), c));
       } else {
         const start = this.pos;
-        while (this.pos < this.src.length && /[^\s.=\]\[#"',{}]/.test(this.src[this.pos] as string)) this.advance(1);
+        while (this.pos < this.src.length && /[^\s.=\][#"',{}]/.test(this.src[this.pos] as string)) this.advance(1);
         if (this.pos === start) break;
         segs.push(this.src.slice(start, this.pos));
       }

@@ -297,7 +297,7 @@ class Validator {
           const value = this.field(spec, raw, kat);
           values[spec.key] = value ?? spec.default;
           if (spec.notEnforced && value !== undefined) {
-            this.warn(kat, `accepted but not enforced yet: ${spec.notEnforced} (${spec.key} = ${String(value)} has no effect)`);
+            this.warn(kat, `accepted but not enforced yet: ${spec.notEnforced} (${spec.key} = ${describeValue(value)} has no effect)`);
           }
         }
       }
