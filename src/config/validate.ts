@@ -73,10 +73,10 @@ class Validator {
   private readonly defined = new Set<string>();
 
   constructor(
-    source: string,
+    source: string | SourceIndex,
     private readonly file: string,
   ) {
-    this.index = indexSource(source);
+    this.index = typeof source === 'string' ? indexSource(source) : source;
     this.dir = path.dirname(path.resolve(file));
   }
 
@@ -498,11 +498,11 @@ function byLine(a: ConfigIssue, b: ConfigIssue): number {
 }
 
 /**
- * Checks parsed TOML (`raw`) against the schema; `source` is the text it came from (for line
- * numbers) and `file` its path (for messages; relative paths in the config resolve against its folder).
+ * Checks parsed TOML (`raw`) against the schema; `source` says where its keys are (the index
+ * parsing made, or the text it came from) and `file` its path (for messages; relative paths in the config resolve against its folder).
  * Throws ConfigError listing every error, sorted by line.
  */
-export function validateConfig(raw: unknown, source: string, file: string): ValidationResult {
+export function validateConfig(raw: unknown, source: string | SourceIndex, file: string): ValidationResult {
   const v = new Validator(source, file);
   const config = v.run(raw);
   if (v.errors.length > 0) throw new ConfigError([...v.errors].sort(byLine));
