@@ -38,8 +38,8 @@ export interface RequestObservation {
 
 export interface ActivityOptions {
   file: string;
-  supervisor: Supervisor;
-  admin: CaddyAdminClient;
+  supervisor: Pick<Supervisor, 'get' | 'list' | 'touch'>;
+  admin: Pick<CaddyAdminClient, 'upstreams'>;
   config: () => Config;
   domain: string;
   log: Logger;

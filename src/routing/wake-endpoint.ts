@@ -14,7 +14,7 @@ import { forward, forwardUpgrade } from './forward.js';
 
 export interface WakeEndpointDeps {
   key: string;
-  supervisor: Supervisor;
+  supervisor: Pick<Supervisor, 'get' | 'list' | 'wake'>;
   config: () => Config;
   log: Logger;
   onWake?: (record: InstanceRecord, ms: number) => void;
