@@ -107,11 +107,16 @@ test('an idle instance sleeps by itself (activity from the access log) and wakes
       await waitFor(() => s.controller.supervisor.get({ service: 'api', id: 'idler' })?.observed === 'asleep', { timeoutMs: 8000, what: 'asleep' });
       const res = await s.request('idler.api.localhost');
       assert.equal(res.statusCode, 200);
-      // Requests keep it awake: activity is read from Caddy's access log.
-      for (let i = 0; i < 6; i++) {
+      // Requests keep it awake: activity is read from Caddy's access log. Each round waits until
+      // the request is recorded as activity; rounds go on until they span more than two idle
+      // timeouts (the clock paces the rounds; nothing is asserted about time).
+      const idler = () => s.controller.supervisor.get({ service: 'api', id: 'idler' })!;
+      const start = Date.now();
+      for (let i = 0; i < 3 || Date.now() - start < 2500; i++) {
+        const seen = idler().lastActivityAt ?? 0;
         assert.equal((await s.request('idler.api.localhost')).statusCode, 200);
-        await new Promise((r) => setTimeout(r, 300));
-        assert.equal(s.controller.supervisor.get({ service: 'api', id: 'idler' })!.observed, 'running', `still awake after ${i + 1} requests`);
+        await waitFor(() => (idler().lastActivityAt ?? 0) > seen, { timeoutMs: 10_000, what: `request ${i + 1} recorded as activity` });
+        assert.equal(idler().observed, 'running', `still awake after ${i + 1} requests`);
       }
     },
   );
