@@ -36,7 +36,7 @@ function isTable(value: unknown): value is Table {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
-// smol-toml builds prototype-less objects; hasOwn keeps `constructor`-like names from resolving to Object's.
+// Parsed tables are prototype-less (toml.ts); hasOwn also keeps `constructor`-like names from resolving to Object's in tables built elsewhere.
 function own(table: Table, key: string): unknown {
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
