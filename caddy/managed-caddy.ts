@@ -1,14 +1,9 @@
 // A Caddy that tenement starts itself. It runs detached (own session, output to a file) like a
 // tenant, so a controller restart or upgrade never restarts it: the next controller adopts it by
-// pid + start time, exactly as it adopts tenants.
-import { spawn } from 'node:child_process';
+// pid + start time, exactly as it adopts tenants. Starting and stopping processes is tenement's
+// job (src/), handed in as a CaddyProcessHost: caddy/ imports nothing from src/.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../src/util/logger.js';
-import { isSameProcess, readProcStartTime } from '../src/util/proc.js';
-import { stopGroup } from '../src/supervisor/process-group.js';
-import { closeMasked, maskedStdio } from '../src/supervisor/launch.js';
-import { waitFor } from '../src/util/wait.js';
 import { CaddyAdminClient } from './admin-client.js';
 
 export interface ManagedCaddyPaths {
@@ -32,6 +27,26 @@ export function managedCaddyPaths(dataDir: string): ManagedCaddyPaths {
   };
 }
 
+/** What the managed Caddy needs from whoever starts processes. */
+export interface CaddyProcessHost {
+  /**
+   * Starts `file args` detached from the controller (own session), output appended to the log
+   * files. Rejects with an error whose `code` is the errno of a failed spawn (ENOENT: not found).
+   */
+  launch(spec: { file: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string; stdoutLog: string; stderrLog: string }): Promise<{
+    pid: number;
+    startTime: string | null;
+  }>;
+  /** Whether `pid` is still the process that started at `startTime` (not a reused pid). */
+  isSame(pid: number, startTime: string | null): boolean;
+  /** SIGTERM to the process and what it started, SIGKILL after `timeoutMs`. */
+  stop(pid: number, timeoutMs: number): Promise<unknown>;
+}
+
+export interface CaddyLog {
+  info(msg: string, fields?: Record<string, unknown>): void;
+}
+
 interface PidRecord {
   pid: number;
   startTime: string | null;
@@ -47,7 +62,8 @@ export class ManagedCaddy {
   constructor(
     private readonly bin: string,
     dataDir: string,
-    private readonly log: Logger,
+    private readonly log: CaddyLog,
+    private readonly host: CaddyProcessHost,
   ) {
     this.paths = managedCaddyPaths(dataDir);
     if (Buffer.byteLength(this.paths.adminSocket) > MAX_SOCKET_PATH) {
@@ -66,7 +82,7 @@ export class ManagedCaddy {
   runningPid(): number | null {
     try {
       const rec = JSON.parse(fs.readFileSync(this.paths.pidFile, 'utf8')) as PidRecord;
-      return isSameProcess(rec.pid, rec.startTime) ? rec.pid : null;
+      return this.host.isSame(rec.pid, rec.startTime) ? rec.pid : null;
     } catch {
       return null;
     }
@@ -92,62 +108,62 @@ export class ManagedCaddy {
     }
     this.saveConfig(config);
     fs.rmSync(this.paths.adminSocket, { force: true });
-    const out = fs.openSync(this.paths.logFile, 'a');
-    const masks = maskedStdio();
-    let pid: number;
+    let launched: PidRecord;
     try {
-      const child = spawn(this.bin, ['run', '--config', this.paths.configFile], {
-        detached: true,
-        stdio: ['ignore', out, out, ...masks],
+      launched = await this.host.launch({
+        file: this.bin,
+        args: ['run', '--config', this.paths.configFile],
         env: {
           ...process.env,
           // Certificates and Caddy's own state stay in the data dir, not in $HOME.
           XDG_DATA_HOME: path.join(this.paths.dir, 'data'),
           XDG_CONFIG_HOME: path.join(this.paths.dir, 'config'),
         },
+        cwd: process.cwd(),
+        stdoutLog: this.paths.logFile,
+        stderrLog: this.paths.logFile,
       });
-      pid = await new Promise<number>((resolve, reject) => {
-        child.once('spawn', () => resolve(child.pid!));
-        child.once('error', (err: NodeJS.ErrnoException) =>
-          reject(
-            new Error(
-              err.code === 'ENOENT'
-                ? `caddy binary "${this.bin}" not found: install Caddy (apt-get install -y caddy) or pass --caddy-bin`
-                : `could not start caddy: ${err.message}`,
-            ),
-          ),
-        );
-      });
-      child.unref();
-    } finally {
-      fs.closeSync(out);
-      closeMasked(masks);
+    } catch (err) {
+      const e = err as { code?: string; message: string };
+      throw new Error(
+        e.code === 'ENOENT'
+          ? `caddy binary "${this.bin}" not found: install Caddy (apt-get install -y caddy) or pass --caddy-bin`
+          : `could not start caddy: ${e.message}`,
+      );
     }
-    const rec: PidRecord = { pid, startTime: readProcStartTime(pid) };
+    const { pid } = launched;
+    const rec: PidRecord = { pid, startTime: launched.startTime };
     fs.writeFileSync(this.paths.pidFile, JSON.stringify(rec));
     try {
-      await waitFor(
-        async () => {
-          if (!isSameProcess(pid, rec.startTime)) {
-            throw new Error(`caddy exited during start; see ${this.paths.logFile}:\n${tail(this.paths.logFile)}`);
-          }
-          return this.admin.reachable();
-        },
-        { timeoutMs, what: 'Caddy admin API', maxIntervalMs: 50 },
-      );
+      await this.untilAdminAnswers(pid, rec.startTime, timeoutMs);
     } catch (err) {
-      await stopGroup(pid, 2000).catch(() => undefined);
+      await this.host.stop(pid, 2000).catch(() => undefined);
       throw err;
     }
     this.log.info('started Caddy', { pid, admin: this.adminAddress, log: this.paths.logFile });
     return { adopted: false, pid };
   }
 
+  private async untilAdminAnswers(pid: number, startTime: string | null, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let interval = 10;
+    for (;;) {
+      if (!this.host.isSame(pid, startTime)) {
+        throw new Error(`caddy exited during start; see ${this.paths.logFile}:\n${tail(this.paths.logFile)}`);
+      }
+      if (await this.admin.reachable()) return;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for Caddy admin API`);
+      await new Promise((r) => setTimeout(r, Math.min(interval, left)));
+      interval = Math.min(Math.ceil(interval * 1.5), 50);
+    }
+  }
+
   /** Stops our Caddy (`ten down`). */
   async stop(timeoutMs = 10_000): Promise<boolean> {
     const pid = this.runningPid();
     if (pid === null) return false;
-    await stopGroup(pid, timeoutMs);
+    await this.host.stop(pid, timeoutMs);
     fs.rmSync(this.paths.pidFile, { force: true });
     return true;
   }

@@ -24,3 +24,18 @@ export function requireInstanceAccess(c: Context<ApiEnv>, key: InstanceKey): voi
 export function actor(c: Context<ApiEnv>): string {
   return c.get('principal').tokenId;
 }
+
+/**
+ * Creating and removing instances is the operator's decision: a tenant token may do it for its own
+ * id only in services that opt in with `tenant_spawn = true` (issue 11 #12: a tenant could start
+ * `<any service>:alice` and delete instances the admin made for it).
+ */
+export function requireSpawnRight(c: Context<ApiEnv>, key: InstanceKey, selfService: readonly string[], what: 'spawn' | 'stop'): void {
+  requireInstanceAccess(c, key);
+  const p = c.get('principal');
+  if (isAdmin(p) || selfService.includes(key.service)) return;
+  throw new HttpError(
+    403,
+    `${what === 'spawn' ? 'spawning' : 'stopping'} instances of "${key.service}" requires an admin token (tenant "${p.tenant}" may only use the instances it has), unless the service sets tenant_spawn = true`,
+  );
+}

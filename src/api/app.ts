@@ -5,7 +5,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { Authenticator } from '../auth/authenticator.js';
 import { FailureLimiter } from '../auth/failure-limiter.js';
 import type { ApiContext, ApiDeps, ApiEnv } from './env.js';
+import { auditRefusals } from './audit-trail.js';
 import { errorResponse, statusOf } from './errors.js';
+import { StreamGuard } from './stream-guard.js';
 import { requireAuth } from './middleware/auth.js';
 import { refuseQueryTokens } from './middleware/query-token.js';
 import { auditRoutes } from './routes/audit.js';
@@ -30,12 +32,15 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     authenticator: deps.authenticator ?? new Authenticator(deps.tokens, deps.now ? { now: deps.now } : {}),
     streamBuffer: deps.streamBuffer ?? 1000,
     streamKeepAliveMs: deps.streamKeepAliveMs ?? 15_000,
+    streamGuard: deps.streamGuard ?? new StreamGuard(deps.tokens),
+    security: deps.security ?? (() => ({ trustedProxies: [], metricsToken: undefined, tenantSpawn: [] })),
   };
 
   const app = new Hono<ApiEnv>();
+  const auth = requireAuth({ authenticator: ctx.authenticator, limiter: ctx.limiter, log: ctx.log, trustedProxies: () => ctx.security().trustedProxies });
   app.use('*', refuseQueryTokens());
-  app.route('/', healthRoutes(ctx));
-  app.route('/', metricsRoutes(ctx));
+  app.route('/', healthRoutes(ctx, auth));
+  app.route('/', metricsRoutes(ctx, auth));
 
   const api = new Hono<ApiEnv>();
   api.use(
@@ -45,7 +50,8 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
       onError: (c) => c.json({ error: `request body is larger than ${MAX_BODY_BYTES} bytes` }, 413),
     }),
   );
-  api.use('*', requireAuth({ authenticator: ctx.authenticator, limiter: ctx.limiter, log: ctx.log }));
+  api.use('*', auth);
+  api.use('*', auditRefusals(ctx));
   api.route('/instances', instanceRoutes(ctx));
   api.route('/', deployRoutes(ctx));
   api.route('/logs', logRoutes(ctx));

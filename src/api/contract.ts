@@ -3,6 +3,7 @@
 // on how the controller implements it.
 import type { InstanceRecord } from '../store/types.js';
 import type { InstanceKey } from '../util/instance-key.js';
+import { DomainError } from '../util/domain-error.js';
 
 /** One instance as the API returns it. Field names keep the original's (`process`, `id` = "svc:id"). */
 export interface InstanceJson {
@@ -99,18 +100,14 @@ export interface ControlPlane {
 // ---- Added with the management API (issue 4). Additive only: nothing above changed. ----------
 
 /**
- * An error a ControlPlane method may throw to say what kind of failure it was; the API answers
- * with the matching status (not_found 404, conflict 409, invalid 422, unavailable 503,
- * timeout 504). Errors of other classes are mapped by name where known (UnknownServiceError,
- * UnknownInstanceError -> 404, DuplicateInstanceError -> 409, TimeoutError -> 504), else 500.
+ * An error a ControlPlane method may throw to say what kind of failure it was, when no domain
+ * error says it already. Every DomainError (this one included) becomes the status its kind maps
+ * to in errors.ts (not_found 404, conflict 409, invalid 422, unavailable 503, timeout 504, ...);
+ * any other error is a 500.
  */
-export class ControlPlaneError extends Error {
-  constructor(
-    readonly kind: 'not_found' | 'conflict' | 'invalid' | 'unavailable' | 'timeout',
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
+export class ControlPlaneError extends DomainError<'not_found' | 'conflict' | 'invalid' | 'unavailable' | 'timeout'> {
+  constructor(kind: 'not_found' | 'conflict' | 'invalid' | 'unavailable' | 'timeout', message: string, options?: ErrorOptions) {
+    super(kind, message, options);
     this.name = 'ControlPlaneError';
   }
 }
@@ -247,18 +244,38 @@ export interface RollResponse {
   skipped: Array<{ instance: string; reason: string }>;
 }
 
+/** What a roll does with one instance: restart it, leave it (with a reason), or nothing (current). */
+export type RollAction = 'restart' | 'skip' | 'none';
+
+/** A service's instances as a roll sees them (the API shapes it as ServiceJson). */
+export interface ServiceRollPlan {
+  service: string;
+  /** Hash of the service's definition in the running config. */
+  hash: string;
+  instances: Array<{ record: InstanceRecord; current: boolean; roll: RollAction; reason: string | null }>;
+}
+
+/** What a roll did (the API shapes it as RollResponse). */
+export interface RollOutcome {
+  service: string;
+  hash: string;
+  restarted: string[];
+  upToDate: string[];
+  skipped: Array<{ instance: string; reason: string }>;
+}
+
 /**
  * Rolling a service's instances onto its current definition. A ControlPlane that does not offer it
  * leaves these out and the API answers 503.
  */
 export interface ServiceRoller {
-  describeService(service: string): ServiceJson;
+  describeService(service: string): ServiceRollPlan;
   /** Restarts stale instances one at a time, each until healthy; throws on the first failure. */
-  rollService(service: string): Promise<RollResponse>;
+  rollService(service: string): Promise<RollOutcome>;
 }
 
 // Merged into ControlPlane above: optional, so existing implementations stay valid.
 export interface ControlPlane {
-  describeService?(service: string): ServiceJson;
-  rollService?(service: string): Promise<RollResponse>;
+  describeService?(service: string): ServiceRollPlan;
+  rollService?(service: string): Promise<RollOutcome>;
 }

@@ -1,6 +1,7 @@
 // What the API is built from, and the per-request context its handlers share.
 import type { HttpBindings } from '@hono/node-server';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { StreamGuard } from './stream-guard.js';
 import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { Principal } from '../auth/principal.js';
 import type { LogFeed } from '../logs/log-feed.js';
@@ -29,6 +30,19 @@ export interface ApiDeps {
   streamBuffer?: number;
   /** Interval of SSE keep-alive comments (proxies close idle connections). Default 15 s. */
   streamKeepAliveMs?: number;
+  /** Log streams per token and their token re-check. Default: a StreamGuard on `tokens`. */
+  streamGuard?: StreamGuard;
+  /** Security settings from the config, read per request so a config reload applies at once. */
+  security?: () => ApiSecurity;
+}
+
+export interface ApiSecurity {
+  /** Peers whose X-Forwarded-For names the client ([settings] trusted_proxies). */
+  trustedProxies: readonly string[];
+  /** When set, GET /metrics needs `Authorization: Bearer <this>` (or an admin token). */
+  metricsToken: string | undefined;
+  /** Services whose instances a tenant token may spawn and stop itself ([service.X] tenant_spawn). */
+  tenantSpawn: readonly string[];
 }
 
 /** Resolved dependencies, as the route modules get them. */
@@ -42,5 +56,9 @@ export type ApiEnv = {
   Variables: {
     principal: Principal;
     clientAddress: string;
+    /** An audited() operation recorded this request itself. */
+    audited: boolean;
+    /** /metrics: the request carried the configured metrics token. */
+    metricsTokenOk: boolean;
   };
 };

@@ -1,8 +1,9 @@
 // Every failure the API reports is `{"error": "..."}` with a status that says whose fault it was.
+// Domain errors carry a kind (util/domain-error.ts); each kind maps to one status here, and the
+// table must name every kind (the compiler checks it). Anything else is a 500.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { LogSearchError } from '../store/log-store.js';
-import { ControlPlaneError } from './contract.js';
+import { DomainError, type ErrorKind } from '../util/domain-error.js';
 
 /** Thrown by handlers and validators; becomes `{"error": message}` with `status`. */
 export class HttpError extends Error {
@@ -16,33 +17,33 @@ export class HttpError extends Error {
   }
 }
 
-const KIND_STATUS: Record<ControlPlaneError['kind'], ContentfulStatusCode> = {
+const KIND_STATUS: { readonly [K in ErrorKind]: ContentfulStatusCode } = {
   not_found: 404,
   conflict: 409,
   invalid: 422,
   unavailable: 503,
   timeout: 504,
-};
-
-// Errors the supervisor and stores throw today, matched by name so the API does not import the
-// controller's internals (the contract stays the only coupling).
-const NAME_STATUS: Record<string, ContentfulStatusCode> = {
-  UnknownServiceError: 404,
-  UnknownInstanceError: 404,
-  DuplicateInstanceError: 409,
-  PortInUseError: 409,
-  TimeoutError: 504,
+  unknown_service: 404,
+  unknown_instance: 404,
+  duplicate_instance: 409,
+  port_in_use: 409,
+  // Not the caller's fault and not a bug: the server is full until the range is widened or
+  // instances are stopped (the message says which range and what to do).
+  port_range_exhausted: 503,
+  // A process that would not start is the service being unavailable, not a server bug.
+  spawn_failed: 503,
   // A rolling restart stopped at an instance that did not come back healthy: the service is
   // partly unavailable, and the message says which instance failed and which were restarted.
-  RollError: 503,
-  SpawnError: 503,
+  roll_stopped: 503,
+  invalid_log_search: 400,
 };
 
 export function statusOf(err: unknown): ContentfulStatusCode {
   if (err instanceof HttpError) return err.status;
-  if (err instanceof ControlPlaneError) return KIND_STATUS[err.kind];
-  if (err instanceof LogSearchError) return 400;
-  if (err instanceof Error && NAME_STATUS[err.name] !== undefined) return NAME_STATUS[err.name]!;
+  if (err instanceof DomainError) {
+    const kind: ErrorKind = (err as DomainError).kind;
+    return KIND_STATUS[kind];
+  }
   return 500;
 }
 

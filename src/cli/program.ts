@@ -21,6 +21,7 @@ import { registerLogs } from './commands/logs.js';
 import { registerToken, registerTokenGen } from './commands/token.js';
 import { registerInstall } from './commands/install.js';
 import { registerUninstall } from './commands/uninstall.js';
+import { terminalSafe } from './client/terminal-safe.js';
 
 export function buildProgram(): Command {
   const program = new Command('ten')
@@ -66,7 +67,8 @@ export async function run(argv: string[]): Promise<number> {
       for (const issue of err.issues) process.stderr.write(`  ${formatIssue(issue)}\n`);
       return 2;
     }
-    consola.error((err as Error).message);
+    // Messages may quote tenant output (last_error): shown escaped, line by line.
+    consola.error((err as Error).message.split('\n').map(terminalSafe).join('\n'));
     return 1;
   }
 }

@@ -37,6 +37,8 @@ export interface KeySpec<K extends string = string> {
   readonly templated?: boolean;
   /** Parsed but has no effect yet: each use produces a warning naming what is not done. */
   readonly notEnforced?: string;
+  /** A secret: never shown in reload messages or logs. */
+  readonly secret?: boolean;
   /** One line for `ten config` and the docs. */
   readonly doc: string;
 }
@@ -53,6 +55,11 @@ export const SETTINGS_SCHEMA: readonly KeySpec<keyof Settings>[] = [
   { key: 'stop_timeout', kind: 'integer', default: 10, min: 0, unit: 'seconds', doc: 'Seconds between SIGTERM and SIGKILL when stopping an instance.' },
   { key: 'log_retention_days', kind: 'integer', default: 7, min: 0, unit: 'days', doc: 'Delete log lines older than this; 0 = keep forever.' },
   { key: 'log_retention_mb', kind: 'integer', default: 256, min: 1, unit: 'MB', doc: 'Trim the oldest log lines to stay under this size.' },
+  { key: 'log_file_max_mb', kind: 'integer', default: 64, min: 1, unit: 'MB', doc: "Captured stdout/stderr files are emptied (after their lines are indexed) once they reach this size, so a chatty tenant cannot fill the disk." },
+  { key: 'log_file_max_age_days', kind: 'integer', default: 7, min: 0, unit: 'days', doc: 'Captured stdout/stderr files not written for this long are emptied (their lines stay in the store until log_retention_days); 0 = never.' },
+  { key: 'disk_min_free_mb', kind: 'integer', default: 256, min: 0, unit: 'MB', doc: 'Below this much free space on the data dir\'s file system, /health reports the disk part as not ok (status degraded).' },
+  { key: 'trusted_proxies', kind: 'string-array', doc: 'IP addresses of proxies whose X-Forwarded-For names the client for the failed-login limit (e.g. ["127.0.0.1"] when only Caddy runs on the host); default none: failures count against the connecting address.' },
+  { key: 'metrics_token', kind: 'string', secret: true, doc: 'When set, GET /metrics requires "Authorization: Bearer <metrics_token>" (or an admin API token); at least 16 characters.' },
 ];
 
 /** Keys of `[service.NAME]`: every field of ServiceConfig except the name, plus the `runtime` alias. */
@@ -73,6 +80,7 @@ export const SERVICE_SCHEMA: readonly KeySpec<ServiceKey>[] = [
   { key: 'startup_timeout', kind: 'integer', default: 10, min: 1, unit: 'seconds', doc: 'Seconds a new instance has to become healthy.' },
   { key: 'request_timeout', kind: 'integer', default: 30, min: 1, unit: 'seconds', doc: 'Seconds a proxied request may take.' },
   { key: 'restart', kind: 'enum', default: 'on-failure', values: ['always', 'on-failure', 'never'], doc: 'When an exited instance is started again.' },
+  { key: 'tenant_spawn', kind: 'boolean', default: false, doc: 'Tenant tokens may spawn and stop instances of this service with their own id; otherwise only an admin token can.' },
   { key: 'storage_persist', kind: 'boolean', default: true, doc: 'Keep the instance data folder when the instance is stopped.' },
   { key: 'memory_limit_mb', kind: 'integer', min: 1, unit: 'MB', notEnforced: 'memory is not limited', doc: 'Memory limit (accepted, not enforced yet).' },
   { key: 'cpu_shares', kind: 'integer', min: 1, notEnforced: 'CPU use is not weighted', doc: 'CPU weight (accepted, not enforced yet).' },

@@ -24,6 +24,16 @@ export interface Settings {
   log_retention_days: number;
   /** Log retention: the log table is trimmed (oldest first) to stay under this size. */
   log_retention_mb: number;
+  /** Captured stdout/stderr files are emptied once indexed and this big. */
+  log_file_max_mb: number;
+  /** Captured files not written for this long are emptied; 0 = never. */
+  log_file_max_age_days: number;
+  /** /health's disk part is not ok below this much free space. */
+  disk_min_free_mb: number;
+  /** Peers (IP addresses) whose X-Forwarded-For is believed when charging failed logins. */
+  trusted_proxies: string[];
+  /** When set, GET /metrics requires it as a bearer token. */
+  metrics_token: string | undefined;
 }
 
 export interface ServiceConfig {
@@ -45,6 +55,8 @@ export interface ServiceConfig {
   request_timeout: number;
   restart: RestartPolicy;
   storage_persist: boolean;
+  /** Tenant tokens may spawn and stop instances of this service with their own id. */
+  tenant_spawn: boolean;
   /** Accepted, not enforced yet (a warning says so at every start). */
   memory_limit_mb: number | undefined;
   cpu_shares: number | undefined;

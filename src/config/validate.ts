@@ -1,6 +1,7 @@
 // Turns parsed TOML into a Config, or explains everything that is wrong with it at once.
 // The original ignored unknown keys and silently ran unsupported isolation as something else;
 // here every problem is an error or a warning that names its file, line and key.
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { splitCommand } from './command.js';
 import { dnsLabelProblem } from '../util/instance-key.js';
@@ -212,7 +213,14 @@ class Validator {
       const rawValue = own(table, spec.key);
       const value = this.field(spec, rawValue, [...at, spec.key]);
       if (rawValue !== undefined) (value === undefined ? invalid : given).add(spec.key);
-      values[spec.key] = value ?? spec.default;
+      values[spec.key] = value ?? spec.default ?? (spec.kind === 'string-array' ? [] : undefined);
+    }
+    (values.trusted_proxies as string[]).forEach((p, i) => {
+      if (isIP(p) === 0) this.error([...at, 'trusted_proxies', i], `expected an IP address (the proxy's address as this server sees it, e.g. "127.0.0.1"), found ${JSON.stringify(p)}`);
+    });
+    const metricsToken = values.metrics_token as string | undefined;
+    if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
+      this.error([...at, 'metrics_token'], 'must be at least 16 characters without spaces (a guessable token protects nothing; e.g. `openssl rand -hex 24`)');
     }
     for (const spec of SETTINGS_SCHEMA) {
       const lowKey = spec.atLeastKey;

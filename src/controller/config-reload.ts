@@ -11,20 +11,22 @@
 //     definition (command, args, env, workdir, health, limits; see service-hash.ts);
 //   - refused, whole edit: data_dir or the port range changed (a restart is needed), or a service
 //     removed while it still has instances.
+//
+// This file is the watch and the reload queue, and applies a plan; the plan itself (a pure diff) is
+// reload-plan.ts, rolling restarts onto a new definition are rolling-restart.ts.
 import fs from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { ControlPlaneError, type RollResponse, type ServiceInstanceJson, type ServiceJson, type ServiceRoller } from '../api/contract.js';
 import { ConfigError, formatIssue } from '../config/errors.js';
 import { parseConfigText } from '../config/load.js';
-import { indexSource, type SourceIndex } from '../config/locate.js';
-import { processDefinition, serviceHash } from '../config/service-hash.js';
-import type { Config, ConfigIssue, ServiceConfig, Settings } from '../config/types.js';
+import { serviceHash } from '../config/service-hash.js';
+import type { Config, ConfigIssue } from '../config/types.js';
 import { ConfigWatcher } from '../config/watch.js';
 import type { Router } from '../routing/router.js';
-import type { AuditEvent, InstanceRecord } from '../store/types.js';
-import { UnknownServiceError, type Supervisor } from '../supervisor/supervisor.js';
+import type { AuditEvent } from '../store/types.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Logger } from '../util/logger.js';
-import { formatKey, type InstanceKey } from '../util/instance-key.js';
+import { formatKey } from '../util/instance-key.js';
+import { planReload } from './reload-plan.js';
 
 /** The audit actor of every change a reload makes. */
 export const RELOAD_ACTOR = 'config-reload';
@@ -61,173 +63,7 @@ export interface ReloadResult {
   spawnFailures: Array<{ instance: string; error: string }>;
 }
 
-/** What a valid new config would change, or why it cannot be applied while running. */
-export interface ReloadPlan {
-  /** Non-empty: the edit is refused as a whole. */
-  refusals: ConfigIssue[];
-  changes: string[];
-  /** `[instances]` entries added by the edit that have no running record. */
-  spawn: InstanceKey[];
-  /** Services whose process definition changed (their instances need a restart to pick it up). */
-  redefined: string[];
-}
-
-// Per-service keys tenement applies to running instances itself; everything in the process
-// definition (service-hash.ts) needs a restart instead.
-const LIVE_SERVICE_KEYS = ['idle_timeout', 'request_timeout', 'startup_timeout', 'restart', 'storage_persist'] as const satisfies readonly (keyof ServiceConfig)[];
-
-const FROZEN_SETTINGS = ['data_dir', 'port_range_start', 'port_range_end'] as const satisfies readonly (keyof Settings)[];
-
-const show = (v: unknown): string => (v === undefined ? '(unset)' : typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v));
-
-/**
- * Compares the running config with a valid new one. Pure: `records` is the supervisor's state and
- * `source` the new file's text (to point refusals at their line).
- */
-export function planReload(prev: Config, next: Config, records: InstanceRecord[], source: string): ReloadPlan {
-  const at: SourceIndex = indexSource(source);
-  const issue = (key: string, message: string, exact = false): ConfigIssue => ({ file: next.file, line: exact ? at.exact(key) : at.line(key), key, message });
-  const refusals: ConfigIssue[] = [];
-  const changes: string[] = [];
-
-  // Settings.
-  const s0 = prev.settings;
-  const s1 = next.settings;
-  if (s0.data_dir !== s1.data_dir) {
-    refusals.push(
-      issue(
-        'settings.data_dir',
-        `data_dir cannot change while tenement runs (running: ${s0.data_dir}, file: ${s1.data_dir}); every instance, the database and the Caddy state live there. Restart the controller to use the new one (move the data first), or undo the edit`,
-      ),
-    );
-  }
-  if (s0.port_range_start !== s1.port_range_start || s0.port_range_end !== s1.port_range_end) {
-    const key = s0.port_range_start !== s1.port_range_start ? 'settings.port_range_start' : 'settings.port_range_end';
-    refusals.push(
-      issue(
-        key,
-        `the port range cannot change while tenement runs (running: ${s0.port_range_start}-${s0.port_range_end}, file: ${s1.port_range_start}-${s1.port_range_end}); instances keep the ports they were given. Restart the controller to apply it, or undo the edit`,
-      ),
-    );
-  }
-  for (const key of Object.keys(s1) as (keyof Settings)[]) {
-    if ((FROZEN_SETTINGS as readonly string[]).includes(key)) continue;
-    if (!isDeepStrictEqual(s0[key], s1[key])) changes.push(`settings.${key}: ${show(s0[key])} -> ${show(s1[key])}`);
-  }
-
-  // Services.
-  const byService = new Map<string, InstanceRecord[]>();
-  for (const r of records) byService.set(r.service, [...(byService.get(r.service) ?? []), r]);
-  const redefined: string[] = [];
-  for (const name of Object.keys(prev.services)) {
-    if (next.services[name]) continue;
-    const left = byService.get(name) ?? [];
-    if (left.length > 0) {
-      const list = left.map((r) => `${formatKey(r)} (${r.observed})`).join(', ');
-      const stops = left.map((r) => `ten stop ${formatKey(r)}`).join('; ');
-      refusals.push({
-        file: next.file,
-        line: undefined,
-        key: `service.${name}`,
-        message: `service "${name}" was removed but still has instances: ${list}. Stop them first (${stops}), then save the file again; or put [service.${name}] back`,
-      });
-    } else {
-      changes.push(`service ${name} removed`);
-    }
-  }
-  for (const [name, svc] of Object.entries(next.services)) {
-    const old = prev.services[name];
-    if (!old) {
-      changes.push(`service ${name} added`);
-      continue;
-    }
-    const d0 = processDefinition(prev, old);
-    const d1 = processDefinition(next, svc);
-    const changed = Object.keys(d1).filter((k) => !isDeepStrictEqual(d0[k], d1[k]));
-    if (changed.length) {
-      redefined.push(name);
-      changes.push(`service ${name}: ${changed.join(', ')} changed (applies as its instances restart; \`ten roll ${name}\` restarts them now)`);
-    }
-    for (const k of LIVE_SERVICE_KEYS) {
-      if (!isDeepStrictEqual(old[k], svc[k])) changes.push(`service ${name}.${k}: ${show(old[k])} -> ${show(svc[k])}`);
-    }
-  }
-
-  // [instances]: additions are spawned; removals stop nothing (the instance is still there, and
-  // still restored at the next start, until someone stops it).
-  const spawn: InstanceKey[] = [];
-  for (const [service, ids] of Object.entries(next.instances)) {
-    const before = new Set(prev.instances[service] ?? []);
-    for (const id of ids) {
-      if (before.has(id)) continue;
-      const record = records.find((r) => r.service === service && r.id === id);
-      if (record && record.desired !== 'stopped') {
-        changes.push(`instances: ${service}:${id} declared (already exists, ${record.observed})`);
-        continue;
-      }
-      spawn.push({ service, id });
-      changes.push(`instances: ${service}:${id} added (spawning)`);
-    }
-  }
-  for (const [service, ids] of Object.entries(prev.instances)) {
-    const after = new Set(next.instances[service] ?? []);
-    for (const id of ids) {
-      if (after.has(id)) continue;
-      const exists = records.some((r) => r.service === service && r.id === id);
-      changes.push(`instances: ${service}:${id} no longer declared${exists ? ` (still running; \`ten stop ${service}:${id}\` removes it)` : ''}`);
-    }
-  }
-
-  // [routing].
-  const r0 = prev.routing;
-  const r1 = next.routing;
-  if (r0.default !== r1.default) changes.push(`routing.default: ${show(r0.default)} -> ${show(r1.default)}`);
-  for (const table of ['subdomain', 'path'] as const) {
-    const a = r0[table];
-    const b = r1[table];
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      if (a[k] === b[k]) continue;
-      changes.push(`routing.${table} ${show(k)}: ${a[k] === undefined ? 'added' : show(a[k])} -> ${b[k] === undefined ? 'removed' : show(b[k])}`);
-    }
-  }
-
-  return { refusals, changes, spawn, redefined };
-}
-
-/** What a roll does with one instance, given the service's current hash. */
-export function rollAction(r: InstanceRecord, hash: string): { roll: ServiceInstanceJson['roll']; reason: string | null } {
-  if (r.configHash === hash) return { roll: 'none', reason: null };
-  const key = formatKey(r);
-  switch (r.observed) {
-    case 'running':
-      return { roll: 'restart', reason: null };
-    case 'stopped':
-      return r.desired === 'running'
-        ? { roll: 'restart', reason: 'stopped though it should run: it is started with the current definition' }
-        : { roll: 'skip', reason: 'stopped' };
-    case 'asleep':
-      return { roll: 'skip', reason: 'asleep: it starts with the current definition when woken' };
-    case 'backoff':
-      return { roll: 'skip', reason: 'waiting to restart after a failure: its next start uses the current definition' };
-    case 'failed':
-      return { roll: 'skip', reason: `failed: \`ten restart ${key}\` starts it with the current definition` };
-    default:
-      return { roll: 'skip', reason: `${r.observed}: run the roll again once it has settled` };
-  }
-}
-
-/** Thrown when a roll stops on an instance that did not come back healthy. */
-export class RollError extends Error {
-  constructor(
-    message: string,
-    readonly result: RollResponse & { failed: string },
-  ) {
-    super(message);
-    this.name = 'RollError';
-  }
-}
-
-export class ConfigReloader implements ServiceRoller {
+export class ConfigReloader {
   private readonly file: string;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -236,8 +72,7 @@ export class ConfigReloader implements ServiceRoller {
   private failure: { at: number; outcome: 'invalid' | 'refused'; problems: string[] } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private queued: { promise: Promise<ReloadResult> } | undefined;
-  private readonly rolling = new Set<string>();
-  private closed = false;
+  private stopped = false;
   private reloads = 0;
 
   constructor(private readonly opts: ConfigReloaderOptions) {
@@ -248,7 +83,7 @@ export class ConfigReloader implements ServiceRoller {
 
   /** Starts watching the file; resolves when edits from now on are seen (and catches up with any made since the config was loaded). */
   async watch(): Promise<void> {
-    if (this.watcher || this.closed) return;
+    if (this.watcher || this.stopped) return;
     this.watcher = new ConfigWatcher({
       file: this.file,
       debounceMs: this.opts.debounceMs,
@@ -259,8 +94,13 @@ export class ConfigReloader implements ServiceRoller {
     await this.reload('watch started');
   }
 
+  /** True once close() was called: nothing is reloaded (or rolled) any more. */
+  get closed(): boolean {
+    return this.stopped;
+  }
+
   async close(): Promise<void> {
-    this.closed = true;
+    this.stopped = true;
     await this.watcher?.close();
     this.watcher = undefined;
   }
@@ -305,7 +145,7 @@ export class ConfigReloader implements ServiceRoller {
 
   private async reloadNow(reason: string): Promise<ReloadResult> {
     const result: ReloadResult = { outcome: 'unchanged', reason, changes: [], problems: [], spawned: [], spawnFailures: [] };
-    if (this.closed) return result;
+    if (this.stopped) return result;
     const prev = this.opts.current();
     let source: string;
     let next: Config;
@@ -405,113 +245,6 @@ export class ConfigReloader implements ServiceRoller {
       this.opts.audit.record({ at: this.now(), actor: RELOAD_ACTOR, action, target: this.file, detail: JSON.stringify(detail) });
     } catch (err) {
       this.log.error('cannot write audit entry', { action, error: (err as Error).message });
-    }
-  }
-
-  // ---- rolling restarts -------------------------------------------------------------------------
-
-  private serviceOf(name: string): { config: Config; service: ServiceConfig; hash: string } {
-    const config = this.opts.current();
-    const service = config.services[name];
-    if (!service) throw new UnknownServiceError(name, Object.keys(config.services));
-    return { config, service, hash: serviceHash(config, service) };
-  }
-
-  describeService(name: string): ServiceJson {
-    const { hash } = this.serviceOf(name);
-    const instances = this.opts.supervisor.list({ service: name }).map((r): ServiceInstanceJson => {
-      const action = rollAction(r, hash);
-      return {
-        instance: formatKey(r),
-        state: r.observed,
-        desired: r.desired,
-        health: r.health,
-        weight: r.weight,
-        config_hash: r.configHash ?? null,
-        current: r.configHash === hash,
-        roll: action.roll,
-        reason: action.reason,
-      };
-    });
-    return { service: name, config_hash: hash, instances, stale: instances.filter((i) => !i.current).length };
-  }
-
-  /**
-   * Restarts the service's instances that run an older definition, one at a time, each until it
-   * is healthy again; stops at the first that is not, leaving the rest untouched. The file is
-   * re-read first, so the roll applies what is on disk, and refused if that is not valid.
-   * Order: instances that serve nothing anyway (not healthy, stopped, weight 0) go first, so a
-   * broken definition is found on the instance whose restart costs the least.
-   */
-  async rollService(name: string): Promise<RollResponse> {
-    if (this.closed) throw new ControlPlaneError('unavailable', 'the controller is stopping');
-    this.serviceOf(name);
-    if (this.rolling.has(name)) throw new ControlPlaneError('conflict', `a roll of ${name} is already running`);
-    this.rolling.add(name);
-    try {
-      const reloaded = await this.reload(`roll ${name}`);
-      if (reloaded.outcome === 'invalid' || reloaded.outcome === 'refused') {
-        throw new ControlPlaneError(
-          'conflict',
-          `not rolling ${name}: the config file ${reloaded.outcome === 'invalid' ? 'has errors' : 'has an edit that cannot be applied while running'}, so what runs is not what the file says. Fix it first (\`ten config\` shows the problems):\n  ${reloaded.problems.join('\n  ')}`,
-        );
-      }
-      const { hash: startHash } = this.serviceOf(name);
-      const result: RollResponse = { service: name, config_hash: startHash, restarted: [], up_to_date: [], skipped: [] };
-      const attempted = new Set<string>();
-      const serving = (r: InstanceRecord) => (r.observed === 'running' && r.health === 'healthy' && r.weight > 0 ? 1 : 0);
-      for (;;) {
-        if (this.closed) throw new ControlPlaneError('unavailable', `the controller is stopping; roll of ${name} interrupted after ${result.restarted.length} restart(s)`);
-        // Looked up again each round: a reload during the roll moves its target.
-        const { hash } = this.serviceOf(name);
-        result.config_hash = hash;
-        const candidates = this.opts.supervisor
-          .list({ service: name })
-          .filter((r) => !attempted.has(formatKey(r)) && rollAction(r, hash).roll === 'restart')
-          .sort((a, b) => serving(a) - serving(b) || a.weight - b.weight || a.id.localeCompare(b.id));
-        const next = candidates[0];
-        if (!next) break;
-        const key = formatKey(next);
-        attempted.add(key);
-        this.log.info('roll: restarting instance with the current definition', { instance: key, from: next.configHash ?? 'unknown', to: hash });
-        try {
-          const after = await this.opts.supervisor.restart(next);
-          if (after.observed !== 'running') throw new Error(`${key} is ${after.observed} after the restart`);
-        } catch (err) {
-          const error = (err as Error).message;
-          const left = this.opts.supervisor
-            .list({ service: name })
-            .filter((r) => !attempted.has(formatKey(r)) && rollAction(r, hash).roll === 'restart')
-            .map(formatKey);
-          this.finishRoll(name, result);
-          const message =
-            `roll of ${name} stopped: ${key} did not come back healthy with the new definition: ${error}\n` +
-            `restarted before it: ${result.restarted.join(', ') || 'none'}; not touched (still on the previous definition): ${left.join(', ') || 'none'}.\n` +
-            `Fix the service in the config (or undo the edit) and run \`ten roll ${name}\` again; ${key} stays down until then (\`ten restart ${key}\` retries it).`;
-          this.log.error('roll stopped at a failed instance', { service: name, instance: key, error: error.split('\n')[0] ?? '', notTouched: left.join(', ') });
-          throw new RollError(message, { ...result, failed: key });
-        }
-        result.restarted.push(key);
-        this.log.info('roll: instance healthy with the current definition', { instance: key });
-      }
-      this.finishRoll(name, result);
-      this.log.info(`roll of ${name} done`, { restarted: result.restarted.join(', ') || 'none', skipped: result.skipped.length });
-      return result;
-    } finally {
-      this.rolling.delete(name);
-    }
-  }
-
-  private finishRoll(name: string, result: RollResponse): void {
-    const restarted = new Set(result.restarted);
-    result.up_to_date = [];
-    result.skipped = [];
-    for (const r of this.opts.supervisor.list({ service: name })) {
-      const key = formatKey(r);
-      if (restarted.has(key)) continue;
-      const action = rollAction(r, result.config_hash);
-      if (action.roll === 'none') result.up_to_date.push(key);
-      else if (action.roll === 'skip') result.skipped.push({ instance: key, reason: action.reason ?? r.observed });
     }
   }
 }

@@ -1,11 +1,11 @@
 // The operations the API offers, implemented on the supervisor and the router. Traffic changes
 // (weight, deploy, route) are each one Caddy change, pushed before the call returns.
-import { ControlPlaneError, type ControlPlane, type ControllerHealth, type DeployResult, type PartHealth, type RollResponse, type ServiceJson, type ServiceRoller } from '../api/contract.js';
+import { ControlPlaneError, type ControlPlane, type ControllerHealth, type DeployResult, type PartHealth, type RollOutcome, type ServiceRollPlan, type ServiceRoller } from '../api/contract.js';
 import { instanceHost } from '../../caddy/routes.js';
 import type { Config } from '../config/types.js';
 import type { InstanceRecord } from '../store/types.js';
 import { probe } from '../supervisor/health-probe.js';
-import { SpawnError, UnknownInstanceError, UnknownServiceError, type Supervisor } from '../supervisor/supervisor.js';
+import { UnknownInstanceError, UnknownServiceError, type Supervisor } from '../supervisor/supervisor.js';
 import type { Router } from '../routing/router.js';
 import type { Logger } from '../util/logger.js';
 import { formatKey, type InstanceKey } from '../util/instance-key.js';
@@ -45,16 +45,16 @@ export class ControllerControlPlane implements ControlPlane {
     return this.deps.roller;
   }
 
-  describeService(service: string): ServiceJson {
+  describeService(service: string): ServiceRollPlan {
     return this.roller().describeService(service);
   }
 
-  rollService(service: string): Promise<RollResponse> {
+  rollService(service: string): Promise<RollOutcome> {
     return this.roller().rollService(service);
   }
 
   spawn(key: InstanceKey): Promise<InstanceRecord> {
-    return asUnavailable(this.deps.supervisor.spawn(key));
+    return this.deps.supervisor.spawn(key);
   }
 
   stop(key: InstanceKey): Promise<void> {
@@ -62,7 +62,7 @@ export class ControllerControlPlane implements ControlPlane {
   }
 
   restart(key: InstanceKey): Promise<InstanceRecord> {
-    return asUnavailable(this.deps.supervisor.restart(key));
+    return this.deps.supervisor.restart(key);
   }
 
   async setWeight(key: InstanceKey, weight: number): Promise<InstanceRecord> {
@@ -82,7 +82,7 @@ export class ControllerControlPlane implements ControlPlane {
     // Invisible to Caddy until healthy: the deploy is one route change, or none if it fails.
     router?.hide(key);
     try {
-      await withDeadline(asUnavailable(this.deps.supervisor.spawn(key, { weight: 0 })), timeoutSec * 1000, async () => {
+      await withDeadline(this.deps.supervisor.spawn(key, { weight: 0 }), timeoutSec * 1000, async () => {
         await this.deps.supervisor.stop(key).catch(() => undefined);
         return new ControlPlaneError('timeout', `${formatKey(key)} was not healthy within the deploy timeout (${timeoutSec} s); it was stopped and routes are unchanged`);
       });
@@ -136,16 +136,6 @@ export class ControllerControlPlane implements ControlPlane {
     if (this.deps.publicPort === undefined) return null;
     const host = instanceHost(this.deps.domain, record.service, record.id);
     return this.deps.publicPort === 80 ? `http://${host}` : `http://${host}:${this.deps.publicPort}`;
-  }
-}
-
-/** A process that would not start is the service being unavailable (503), not a server bug (500). */
-async function asUnavailable<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    if (err instanceof SpawnError) throw new ControlPlaneError('unavailable', err.message, { cause: err });
-    throw err;
   }
 }
 

@@ -3,7 +3,6 @@
 //   process events -> store -> gates + routes
 // It owns the data-dir lock for its whole life and releases it last.
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { CaddyAdminClient } from '../../caddy/admin-client.js';
 import { accessLogFiles } from '../../caddy/external.js';
@@ -11,7 +10,6 @@ import { BASELINE, detectFeatures, type CaddyFeatures } from '../../caddy/featur
 import { ManagedCaddy } from '../../caddy/managed-caddy.js';
 import { buildTenementRoute, type CaddyJson } from '../../caddy/routes.js';
 import { createApi } from '../api/app.js';
-import type { PartHealth } from '../api/contract.js';
 import { formatIssue } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
@@ -31,12 +29,19 @@ import { LogCapture } from '../logs/log-capture.js';
 import { LogFeed } from '../logs/log-feed.js';
 import { LogRetention } from '../logs/retention.js';
 import { Metrics } from '../metrics/metrics.js';
+import { caddyProcessHost } from '../routing/caddy-process-host.js';
+import { RuntimeRegistry } from '../supervisor/runtime/registry.js';
+import { boundedRequestLabels, type KnownNames } from '../metrics/request-labels.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { InstanceRecord } from '../store/types.js';
+import { diskHealth, diskSpace } from '../util/disk.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import { ControllerControlPlane } from './control-plane.js';
 import { ConfigReloader } from './config-reload.js';
+import { healthParts } from './health-parts.js';
+import { HttpFront, loopbackFor } from './http-front.js';
+import { RollingRestarts } from './rolling-restart.js';
 import type { InheritedListener } from './inherited-listener.js';
 import { loadWakeKey } from './wake-key.js';
 
@@ -65,10 +70,18 @@ export interface ControllerOptions {
   log: Logger;
   /** A listening socket to use instead of binding host:port (systemd socket activation, handover). */
   listener?: InheritedListener | undefined;
+  /**
+   * Descriptors no process the controller starts (tenants, Caddy) may inherit: its inherited
+   * listening socket(s). A child holding the controller's socket would keep it open after the
+   * controller died, and connections would queue unanswered.
+   */
+  noInherit?: readonly number[];
   /** Awaited before the data-dir lock is taken (a handover waits here for the old controller to let go). */
   beforeLock?: ((dataDir: string) => Promise<void>) | undefined;
   /** How long close() lets in-flight requests finish before cutting them. */
   drainMs?: number;
+  /** Accept an empty or missing database in a data dir that was used before (`--allow-empty-db`). */
+  allowEmptyDb?: boolean;
 }
 
 /** Loads the config and reports its warnings; every start says what is accepted but not enforced. */
@@ -79,34 +92,7 @@ export function loadConfigWithWarnings(file: string, log: Logger, dataDir?: stri
   return config;
 }
 
-function listen(server: http.Server, host: string, port: number, inherited: InheritedListener | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const where = inherited ? `inherited socket (fd ${inherited.fd}, ${inherited.source})` : `${host}:${port}`;
-    const onError = (err: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot listen on ${where}: ${err.code === 'EADDRINUSE' ? 'address already in use (another controller? use --port)' : err.message}`));
-    server.once('error', onError);
-    const done = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    if (inherited) server.listen({ fd: inherited.fd }, done);
-    else server.listen(port, host, done);
-  });
-}
-
-/** An address Caddy on this machine can dial for a listener bound to `host`. */
-function loopbackFor(host: string, family?: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return family === 'IPv6' || host.includes(':') ? `[${host}]` : host;
-}
-
-/** The descriptor of a listening server (for handing it to the next controller). */
-export function serverFd(server: http.Server): number {
-  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new Error('the controller listener has no file descriptor to hand over');
-  return fd;
-}
+export { serverFd } from './http-front.js';
 
 export class Controller {
   private readonly closers: Array<() => void | Promise<void>> = [];
@@ -145,7 +131,7 @@ export class Controller {
     const lock: DataDirLock = acquireDataDirLock(dataDir, { version: VERSION });
     this.closers.push(() => void lock.release());
 
-    const opened = openDatabase(dataDir, { appVersion: VERSION });
+    const opened = openDatabase(dataDir, { appVersion: VERSION, allowEmpty: opts.allowEmptyDb === true });
     // In front of the lock's release: the lock is let go last, after the database is closed.
     this.closers.unshift(() => {
       opened.db.close();
@@ -164,6 +150,7 @@ export class Controller {
       config: this.config,
       store,
       log,
+      runtimes: new RuntimeRegistry({ noInherit: opts.noInherit ?? [] }),
       isBusy: async (r) => (wake?.busy(r) ?? false) || ((await activity?.isBusy(r)) ?? false),
       beforeStop: async (r) => {
         if (this.router && activity) {
@@ -191,7 +178,7 @@ export class Controller {
     if (opts.caddy.mode === 'managed') {
       const bin = opts.caddy.bin ?? 'caddy';
       features = await detectFeatures(bin);
-      this.managedCaddy = new ManagedCaddy(bin, dataDir, log);
+      this.managedCaddy = new ManagedCaddy(bin, dataDir, log, caddyProcessHost({ noInherit: opts.noInherit ?? [] }));
       accessLog = this.managedCaddy.paths.accessLog;
       target = new ManagedTarget(this.managedCaddy, {
         adminListen: this.managedCaddy.adminAddress,
@@ -221,21 +208,13 @@ export class Controller {
       this.closers.unshift(() => this.router?.stop());
     }
 
-    const parts = (): Record<string, PartHealth> => {
-      const p: Record<string, PartHealth> = {};
-      try {
-        opened.db.prepare('SELECT 1').get();
-        p.store = { ok: true };
-      } catch (err) {
-        p.store = { ok: false, detail: (err as Error).message };
-      }
-      p.config = this.reloader?.status() ?? { ok: true, detail: this.config.file };
-      if (this.router) {
-        const s = this.router.sync.stats;
-        p.caddy = s.inSync ? { ok: true, detail: `${target!.describe}, ${s.pushes} pushes` } : { ok: false, detail: s.lastError ?? 'routes not pushed yet' };
-      }
-      return p;
-    };
+    const parts = () =>
+      healthParts({
+        db: opened.db,
+        config: () => this.reloader?.status() ?? { ok: true, detail: this.config.file },
+        routes: this.router && target ? { describe: () => target!.describe, stats: () => this.router!.sync.stats } : undefined,
+        disk: () => diskHealth(dataDir, this.config.settings.disk_min_free_mb),
+      });
     const audit = new AuditStore(opened.db);
     const reloader = new ConfigReloader({
       file: opts.configFile,
@@ -251,8 +230,15 @@ export class Controller {
     });
     this.reloader = reloader;
     this.closers.unshift(() => reloader.close());
+    const rolls = new RollingRestarts({
+      current: () => this.config,
+      supervisor: this.supervisor,
+      reload: (reason) => reloader.reload(reason),
+      closed: () => reloader.closed,
+      log,
+    });
     this.control = new ControllerControlPlane({
-      roller: reloader,
+      roller: rolls,
       supervisor: this.supervisor,
       router: this.router,
       config: () => this.config,
@@ -264,8 +250,16 @@ export class Controller {
     });
 
     metrics.setInstanceSource(() => this.control.list());
+    metrics.setDiskSource(() => diskSpace(dataDir));
     const logFeed = new LogFeed();
-    const capture = new LogCapture({ dataDir, store: logStore, feed: logFeed, metrics, log });
+    const capture = new LogCapture({
+      dataDir,
+      store: logStore,
+      feed: logFeed,
+      metrics,
+      log,
+      fileLimits: () => ({ maxBytes: this.config.settings.log_file_max_mb * 1024 * 1024, maxAgeMs: this.config.settings.log_file_max_age_days * 86_400_000 }),
+    });
     const retention = new LogRetention({ store: logStore, settings: () => this.config.settings, log });
     this.closers.unshift(() => capture.stop());
     this.closers.unshift(() => retention.stop());
@@ -279,6 +273,11 @@ export class Controller {
       logFeed,
       metrics,
       log,
+      security: () => ({
+        trustedProxies: this.config.settings.trusted_proxies,
+        metricsToken: this.config.settings.metrics_token,
+        tenantSpawn: Object.values(this.config.services).filter((s) => s.tenant_spawn).map((s) => s.name),
+      }),
     });
     const honoListener = getRequestListener(api.fetch);
     wake = new WakeEndpoint({
@@ -289,38 +288,30 @@ export class Controller {
       onWake: (r, ms) => metrics.observeWake({ service: r.service, instance: r.id }, ms),
     });
     const ask = new TlsAsk(() => (this.router ? this.router.hosts() : new Set()));
-    const server = http.createServer((req, res) => {
-      if (isWakeRequest(req)) return void wake!.handle(req, res);
-      if (req.url?.startsWith(TlsAsk.PATH)) return ask.handle(req, res);
-      void honoListener(req, res);
+    const front = await HttpFront.open({
+      host: opts.host,
+      port: opts.port,
+      listener: opts.listener,
+      drainMs: opts.drainMs ?? 10_000,
+      handlers: {
+        wake: { isWakeRequest, handle: (req, res) => wake!.handle(req, res), handleUpgrade: (req, socket, head) => wake!.handleUpgrade(req, socket, head) },
+        ask: { matches: (req) => TlsAsk.matches(req), handle: (req, res) => ask.handle(req, res) },
+        api: honoListener,
+      },
     });
-    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (isWakeRequest(req)) void wake!.handleUpgrade(req, socket, head);
-      else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
-    });
-    await listen(server, opts.host, opts.port, opts.listener);
-    this.server = server;
-    const bound = server.address();
-    if (bound && typeof bound === 'object') controllerDial = `${loopbackFor(bound.address, bound.family)}:${bound.port}`;
-    this.closers.unshift(
-      () =>
-        new Promise<void>((resolve) => {
-          // Stop accepting (a shared or inherited socket stays open in its other holders), let
-          // requests in flight finish, then cut what is left (e.g. log streams, which resume).
-          const cut = setTimeout(() => server.closeAllConnections(), opts.drainMs ?? 10_000);
-          server.close(() => {
-            clearTimeout(cut);
-            resolve();
-          });
-          server.closeIdleConnections();
-        }),
-    );
+    this.server = front.server;
+    controllerDial = front.dialAddress(controllerDial);
+    this.closers.unshift(() => front.close());
 
     if (this.managedCaddy && target instanceof ManagedTarget) {
       const initial = target.config(buildTenementRoute(this.router!.state()));
       await this.managedCaddy.ensure(initial);
       this.watchManagedCaddy(target);
     }
+    const knownNames: KnownNames = {
+      service: (name) => Object.hasOwn(this.config.services, name),
+      instance: (service, id) => this.supervisor.get({ service, id }) !== undefined,
+    };
     const startActivity = (file: string) => {
       if (activity || !target) return;
       const offsetKey = `caddy-access:${file}`;
@@ -333,7 +324,7 @@ export class Controller {
         log,
         from: logStore.offset(offsetKey),
         onOffset: (o) => logStore.setOffset(offsetKey, o),
-        onRequest: (o) => metrics.observeRequest(o),
+        onRequest: (o) => metrics.observeRequest(boundedRequestLabels(o, knownNames)),
       });
       activity.start();
       this.closers.unshift(() => activity?.stop());
@@ -356,8 +347,15 @@ export class Controller {
       };
       this.router?.sync.onSynced(() => void lookForLog());
     }
-    // Lines written while no controller ran are indexed before the first request can ask for them.
-    await capture.start();
+    // Lines written while no controller ran are indexed in the background (issue 11 #8: a 100 MB
+    // backlog kept the controller from being ready, and from acting on SIGTERM, for over a minute).
+    // Each chunk is a short step with I/O between, so requests and signals are served meanwhile;
+    // close() stops it after the chunk in progress, and the next start resumes from the offsets.
+    const backlogFrom = Date.now();
+    capture.start().then(
+      () => log.info('captured output indexed (backlog done, following the files)', { ms: Date.now() - backlogFrom }),
+      (err: Error) => log.error('indexing captured output failed', { error: err.message }),
+    );
     retention.start();
     await this.supervisor.start();
     // Declared instances are up: have their routes in Caddy before saying ready (returns after one

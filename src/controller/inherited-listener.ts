@@ -11,7 +11,7 @@ export const HANDOVER_FROM_ENV = 'TENEMENT_HANDOVER_FROM';
 export interface InheritedListener {
   fd: number;
   source: 'systemd' | 'handover';
-  /** Every inherited descriptor: children must not keep them open (see maskFds in launch.ts). */
+  /** Every inherited descriptor: no process the controller starts may keep them open (ControllerOptions.noInherit). */
   fds: number[];
 }
 
@@ -38,15 +38,4 @@ export function takeInheritedListener(env: NodeJS.ProcessEnv = process.env, pid 
   if (!Number.isInteger(n) || n < 1) return undefined;
   const fds = Array.from({ length: n }, (_, i) => SD_LISTEN_FDS_START + i);
   return { fd: SD_LISTEN_FDS_START, source: 'systemd', fds };
-}
-
-let masked: number[] = [];
-
-/** Descriptors that every child process must get closed (they are the controller's listener). */
-export function fdsToMask(): readonly number[] {
-  return masked;
-}
-
-export function setFdsToMask(fds: number[]): void {
-  masked = [...fds];
 }

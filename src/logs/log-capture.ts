@@ -46,6 +46,15 @@ export interface LogCaptureOptions {
   /** Bytes read and stored per step. Default 256 KiB. */
   chunkBytes?: number;
   now?: () => number;
+  /** Caps on the captured files themselves (read each pass: config reloads apply). */
+  fileLimits?: () => FileLimits;
+}
+
+export interface FileLimits {
+  /** A file is emptied once its lines are indexed and it is at least this big. */
+  maxBytes: number;
+  /** A fully indexed file not written for this long is emptied; 0 = never. */
+  maxAgeMs: number;
 }
 
 interface FileState {
@@ -93,8 +102,12 @@ export class LogCapture {
     if (!this.stopped) return;
     this.stopped = false;
     this.closing = false;
-    await this.scan();
-    this.schedule();
+    try {
+      await this.scan();
+    } finally {
+      // Following goes on even if the first pass failed: it is retried every poll.
+      this.schedule();
+    }
   }
 
   /** Stops following; waits for a scan in progress so the store can be closed afterwards. */
@@ -212,7 +225,38 @@ export class LogCapture {
     } finally {
       await fh.close();
     }
+    if (!this.closing) await this.capFile(f, state, now, stat.mtimeMs);
     return total;
+  }
+
+  /**
+   * Keeps a captured file from growing without bound (issue 11 #7). The tenant holds the file open
+   * with O_APPEND, so it cannot be renamed away (the tenant would keep writing to the old name);
+   * it is truncated in place instead, and the tenant's next write lands at the new end, 0. Only
+   * once everything in it is indexed: the store keeps the lines (under log_retention_*). A file
+   * that outgrows twice the cap while never caught up (a tenant writing faster than indexing) is
+   * truncated anyway, and the unindexed bytes are reported.
+   */
+  private async capFile(f: LogFile, state: FileState, now: number, mtimeMs: number): Promise<void> {
+    const limits = this.opts.fileLimits?.();
+    if (!limits) return;
+    const size = (await fsp.stat(f.file).catch(() => undefined))?.size;
+    if (size === undefined || size === 0) return;
+    const caughtUp = size === state.offset;
+    const tooBig = size >= limits.maxBytes;
+    const tooOld = limits.maxAgeMs > 0 && now - mtimeMs >= limits.maxAgeMs;
+    if (!(caughtUp && (tooBig || tooOld)) && !(size >= 2 * limits.maxBytes)) return;
+    await fsp.truncate(f.file, 0);
+    const dropped = size - state.offset;
+    state.offset = 0;
+    state.lastSize = 0;
+    state.sizeChangedAt = now;
+    this.opts.store.setOffset(f.file, 0, now);
+    if (dropped > 0) {
+      this.opts.log.warn('instance log file reached twice log_file_max_mb before it could be indexed; emptied it, losing unindexed output', { file: f.file, droppedBytes: dropped });
+    } else {
+      this.opts.log.info('emptied an instance log file (its lines are in the log store)', { file: f.file, bytes: size, reason: tooBig ? 'log_file_max_mb' : 'log_file_max_age_days' });
+    }
   }
 
   /** How many bytes of `chunk` to index now: up to the last newline, or more for long/flushed lines. */

@@ -152,6 +152,35 @@ export class Metrics {
     });
   }
 
+  /** Free and total bytes of the data dir's file system, read at scrape time. */
+  setDiskSource(source: () => { freeBytes: number; totalBytes: number }): void {
+    const read = () => {
+      try {
+        return source();
+      } catch {
+        return undefined;
+      }
+    };
+    new Gauge({
+      name: 'tenement_data_dir_free_bytes',
+      help: "Bytes free (for unprivileged writers) on the data dir's file system.",
+      registers: [this.registry],
+      collect() {
+        const d = read();
+        if (d) this.set(d.freeBytes);
+      },
+    });
+    new Gauge({
+      name: 'tenement_data_dir_size_bytes',
+      help: "Size of the data dir's file system.",
+      registers: [this.registry],
+      collect() {
+        const d = read();
+        if (d) this.set(d.totalBytes);
+      },
+    });
+  }
+
   /** Where the instance-state gauges come from (if not given to the constructor). */
   setInstanceSource(source: () => readonly InstanceRecord[]): void {
     this.instancesSource = source;

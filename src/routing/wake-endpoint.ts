@@ -48,6 +48,8 @@ export class WakeEndpoint {
   /** Requests and streams the controller is forwarding now, per instance: Caddy counts them as
    * requests to the controller, so the instance would otherwise look idle. */
   private readonly inFlight = new Map<string, number>();
+  /** Service -> the member wake in progress, shared by concurrent requests for the service route. */
+  private readonly serviceWakes = new Map<string, Promise<InstanceRecord>>();
 
   constructor(private readonly deps: WakeEndpointDeps) {
     this.keyBuf = Buffer.from(deps.key);
@@ -137,18 +139,39 @@ export class WakeEndpoint {
     return woken;
   }
 
+  /**
+   * A request for a service route while a member's gate is closed. Served by a running member if
+   * there is one, waking nobody; otherwise one member is woken (chosen by weight; one already
+   * starting is preferred), and the next only if that one cannot start. Concurrent requests share
+   * the wake. Issue 11 #4: waking every member for one anonymous request multiplied the cost of a
+   * request by the size of the service; the others stay asleep until their own traffic wakes them.
+   */
   private async wakeService(service: string): Promise<InstanceRecord | undefined> {
     const members = this.deps.supervisor.list({ service }).filter((r) => r.weight > 0 && r.observed !== 'failed');
     if (members.length === 0) return undefined;
     const serving = members.filter((r) => r.observed === 'running');
-    const asleep = members.filter((r) => r.observed !== 'running');
-    // Wake the sleeping members so the service gate opens; serve this request from whoever is up.
-    const wakes = asleep.map((r) => this.wakeInstance(r.service, r.id));
-    for (const w of wakes) w.catch(() => undefined);
     if (serving.length > 0) return pickWeighted(serving);
-    return Promise.any(wakes).catch((err: AggregateError) => {
-      throw err.errors[0] ?? new Error(`no instance of ${service} could be started`);
-    });
+    const pending = this.serviceWakes.get(service);
+    if (pending) return pending;
+    const wake = this.wakeOneOf(members).finally(() => this.serviceWakes.delete(service));
+    this.serviceWakes.set(service, wake);
+    return wake;
+  }
+
+  private async wakeOneOf(candidates: InstanceRecord[]): Promise<InstanceRecord> {
+    let left = candidates;
+    let lastError: unknown;
+    while (left.length > 0) {
+      const pick = left.find((r) => r.observed === 'starting') ?? pickWeighted(left)!;
+      try {
+        const woken = await this.wakeInstance(pick.service, pick.id);
+        if (woken) return woken;
+      } catch (err) {
+        lastError = err;
+      }
+      left = left.filter((r) => r !== pick);
+    }
+    throw lastError ?? new Error(`no instance of ${candidates[0]?.service ?? 'the service'} could be started`);
   }
 }
 

@@ -1,5 +1,6 @@
 // Who did what to which instance, for operators and tenants asking "why did my app restart?".
-// Append-only: entries are never edited, only listed (and eventually pruned by age).
+// Append-only, with one exception: an entry recorded as an intent (before the operation) gets its
+// outcome filled in once (finish()); a crash in between leaves it visibly pending.
 import type Database from 'better-sqlite3';
 import type { AuditEvent } from './types.js';
 
@@ -31,12 +32,18 @@ export class AuditStore {
          ORDER BY at DESC, id DESC LIMIT @limit`,
       ),
       prune: db.prepare<[number]>('DELETE FROM audit WHERE at < ?'),
+      finish: db.prepare<[string | null, number]>('UPDATE audit SET detail = ? WHERE id = ?'),
     };
   }
 
   /** Returns the new entry's id. */
   record(event: AuditEvent): number {
     return Number(this.stmt.insert.run(event.at, event.actor, event.action, event.target, event.detail ?? null).lastInsertRowid);
+  }
+
+  /** Fills in the outcome of an entry recorded before its operation ran. */
+  finish(id: number, detail: string | null): void {
+    this.stmt.finish.run(detail, id);
   }
 
   /** Newest first. */

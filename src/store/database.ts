@@ -6,6 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { CURRENT_SCHEMA_VERSION, runMigrations, schemaVersion } from './migrations.js';
 import { isOriginalTenementDb, userTables } from './original-schema.js';
+import { previousLifeSigns } from './previous-life.js';
 
 export const DB_FILE = 'tenement.db';
 
@@ -15,6 +16,11 @@ const BUSY_TIMEOUT_MS = 5000;
 export interface OpenDatabaseOptions {
   /** Recorded in the meta table and shown to whoever finds the database too new for them. */
   appVersion?: string;
+  /**
+   * Start with a new, empty database even though the data dir shows a previous life
+   * (`ten serve --allow-empty-db`). Default false: such a start is refused.
+   */
+  allowEmpty?: boolean;
 }
 
 export interface OpenedDatabase {
@@ -53,11 +59,34 @@ export class UnrecognizedDatabaseError extends Error {
   }
 }
 
+export class EmptyDatabaseError extends Error {
+  readonly backups: string[];
+  constructor(dbPath: string, state: 'missing' | 'empty', signs: string[], backups: string[]) {
+    const lines = [
+      `${dbPath} is ${state}, but ${path.dirname(dbPath)} has been used before (${signs.join('; ')}). ` +
+        'Starting on a new database would forget every token and audit entry, lose track of running instances and start them a second time. Nothing was changed.',
+    ];
+    if (backups.length > 0) {
+      lines.push(`Restore a backup (newest first), with no tenement running on this data dir:`);
+      for (const b of backups) lines.push(`  cp ${shellQuote(b)} ${shellQuote(dbPath)}`);
+    } else {
+      lines.push(`No backup (${DB_FILE}.v<N>.bak) was found there; restore ${DB_FILE} from your own backups if you have one.`);
+    }
+    lines.push('To start afresh on purpose (tokens, audit and instance records are lost), run `ten serve --allow-empty-db` once.');
+    super(lines.join('\n'));
+    this.name = 'EmptyDatabaseError';
+    this.backups = backups;
+  }
+}
+
 export function openDatabase(dataDir: string, opts: OpenDatabaseOptions = {}): OpenedDatabase {
   const appVersion = opts.appVersion ?? 'unknown';
   const dir = path.resolve(dataDir);
   fs.mkdirSync(dir, { recursive: true });
   const dbPath = path.join(dir, DB_FILE);
+  const size = fileSize(dbPath);
+  // Checked before SQLite touches the file, so a refused start leaves it exactly as it was.
+  if (size === undefined || size === 0) refuseIfUsedBefore(dir, dbPath, size === undefined ? 'missing' : 'empty', opts);
   const db = new Database(dbPath);
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -78,6 +107,8 @@ export function openDatabase(dataDir: string, opts: OpenDatabaseOptions = {}): O
     if (found === 0) {
       const tables = userTables(db);
       if (tables.length === 0) {
+        // A valid SQLite file without tables (e.g. a bad restore): the same question.
+        refuseIfUsedBefore(dir, dbPath, 'empty', opts);
         runMigrations(db, { appVersion });
         db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('created_by', ?)").run(appVersion);
         return result;
@@ -101,6 +132,22 @@ export function openDatabase(dataDir: string, opts: OpenDatabaseOptions = {}): O
     }
     throw err;
   }
+}
+
+function fileSize(file: string): number | undefined {
+  try {
+    return fs.statSync(file).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function refuseIfUsedBefore(dir: string, dbPath: string, state: 'missing' | 'empty', opts: OpenDatabaseOptions): void {
+  if (opts.allowEmpty) return;
+  const backups = listBackups(dir).map((b) => b.path);
+  const signs = previousLifeSigns(dir, backups);
+  if (signs.length > 0) throw new EmptyDatabaseError(dbPath, state, signs, backups);
 }
 
 function readMeta(db: Database.Database, key: string): string | undefined {

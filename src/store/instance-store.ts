@@ -2,6 +2,7 @@
 // restarts: the supervisor adopts what it finds here, so every write is immediate (no caching).
 import type Database from 'better-sqlite3';
 import type { InstanceRecord, RestartEvent } from './types.js';
+import { DomainError } from '../util/domain-error.js';
 
 interface InstanceRow {
   service: string;
@@ -70,17 +71,17 @@ function fromRow(r: InstanceRow): InstanceRecord {
   };
 }
 
-export class DuplicateInstanceError extends Error {
+export class DuplicateInstanceError extends DomainError<'duplicate_instance'> {
   constructor(service: string, id: string) {
-    super(`instance ${service}:${id} already exists`);
+    super('duplicate_instance', `instance ${service}:${id} already exists`);
     this.name = 'DuplicateInstanceError';
   }
 }
 
-export class PortInUseError extends Error {
+export class PortInUseError extends DomainError<'port_in_use'> {
   readonly port: number;
   constructor(port: number, wanted: string, holder: string | undefined) {
-    super(`port ${port} cannot be given to ${wanted}: it is already allocated to ${holder ?? 'another instance'}`);
+    super('port_in_use', `port ${port} cannot be given to ${wanted}: it is already allocated to ${holder ?? 'another instance'}`);
     this.name = 'PortInUseError';
     this.port = port;
   }

@@ -3,6 +3,8 @@
 // capture side resume reading each file where it stopped instead of re-reading or skipping.
 import type Database from 'better-sqlite3';
 import type { LogLine } from './types.js';
+import { DomainError } from '../util/domain-error.js';
+import { MatchSyntaxError, matches, parseSearch, tokenize, type MatchNode } from './log-match.js';
 
 export type LogLevel = LogLine['level'];
 export type LogStream = LogLine['stream'];
@@ -17,12 +19,23 @@ export interface LogQuery {
    * FTS5 query: words (all must match), "exact phrase", prefix*, OR, NOT, (groups). Blank = no
    * search. Invalid syntax throws LogSearchError.
    */
-  search?: string;
+  search?: string | undefined;
   /** Only lines at or after this time (epoch ms). */
   since?: number;
   /** Only lines with a larger id (for following: pass the last id seen). */
   afterId?: number;
   limit: number;
+}
+
+/** A scoped search reads at most this many of the scope's newest lines (then says it stopped). */
+export const SCOPED_SCAN_LIMIT = 200_000;
+const SCAN_BATCH = 2000;
+
+export interface ScopedScan {
+  /** Lines of the scope read. */
+  scanned: number;
+  /** False when SCOPED_SCAN_LIMIT stopped the scan before `limit` matches were found. */
+  complete: boolean;
 }
 
 export interface RetentionPolicy {
@@ -40,10 +53,11 @@ export interface RetentionPolicy {
   batchSize?: number;
 }
 
-export class LogSearchError extends Error {
+export class LogSearchError extends DomainError<'invalid_log_search'> {
   readonly search: string;
   constructor(search: string, reason: string, options?: ErrorOptions) {
     super(
+      'invalid_log_search',
       `invalid log search ${JSON.stringify(search)}: ${reason}. ` +
         'Search syntax: words (all must match), "exact phrase", prefix*, OR, NOT, (grouping); ' +
         'put text with punctuation in double quotes, e.g. "connection-refused"',
@@ -95,8 +109,64 @@ export class LogStore {
     return this.appendAll(lines);
   }
 
-  /** Newest first. */
+  /**
+   * Newest first. A search scoped to one instance id (every tenant's search is) reads only that
+   * scope's rows and matches them in batches (log-match.ts); an unscoped search uses the FTS index.
+   */
   query(q: LogQuery): LogLine[] {
+    const scoped = this.scopedSearch(q);
+    if (scoped) {
+      const it = scoped();
+      for (let r = it.next(); ; r = it.next()) if (r.done) return r.value.lines;
+    }
+    return this.indexedQuery(q);
+  }
+
+  /** As query(), giving the event loop a turn between batches of a scoped search. */
+  async queryAsync(q: LogQuery): Promise<LogLine[] & { scan?: ScopedScan }> {
+    const scoped = this.scopedSearch(q);
+    if (!scoped) return this.indexedQuery(q);
+    const it = scoped();
+    for (;;) {
+      const r = it.next();
+      if (r.done) return Object.assign(r.value.lines, { scan: r.value.scan });
+      await yieldToEventLoop();
+    }
+  }
+
+  private scopedSearch(q: LogQuery): (() => Generator<void, { lines: LogLine[]; scan: ScopedScan }>) | undefined {
+    const search = q.search?.trim() ? q.search : undefined;
+    if (search === undefined || q.instance === undefined) return undefined;
+    if (!Number.isInteger(q.limit) || q.limit < 1) throw new Error(`log query limit must be a positive integer, got ${q.limit}`);
+    let node: MatchNode;
+    try {
+      node = parseSearch(search);
+    } catch (err) {
+      if (err instanceof MatchSyntaxError) throw new LogSearchError(search, err.message, { cause: err });
+      throw err;
+    }
+    const self = this;
+    return function* () {
+      const found: LogLine[] = [];
+      let scanned = 0;
+      let cursor: { at: number; id: number } | undefined;
+      while (found.length < q.limit && scanned < SCOPED_SCAN_LIMIT) {
+        const batch = self.indexedQuery({ ...q, search: undefined, limit: Math.min(SCAN_BATCH, SCOPED_SCAN_LIMIT - scanned) }, cursor);
+        for (const line of batch) {
+          if (matches(node, tokenize(line.text))) found.push(line);
+          if (found.length === q.limit) break;
+        }
+        scanned += batch.length;
+        if (batch.length < SCAN_BATCH) return { lines: found, scan: { scanned, complete: true } };
+        const last = batch[batch.length - 1]!;
+        cursor = { at: last.at, id: last.id };
+        yield;
+      }
+      return { lines: found, scan: { scanned, complete: found.length >= q.limit } };
+    };
+  }
+
+  private indexedQuery(q: LogQuery, before?: { at: number; id: number }): LogLine[] {
     if (!Number.isInteger(q.limit) || q.limit < 1) throw new Error(`log query limit must be a positive integer, got ${q.limit}`);
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: q.limit };
@@ -111,6 +181,11 @@ export class LogStore {
     add('stream = @stream', 'stream', q.stream);
     add('at >= @since', 'since', q.since);
     add('id > @afterId', 'afterId', q.afterId);
+    if (before) {
+      where.push('(at < @beforeAt OR (at = @beforeAt AND id < @beforeId))');
+      params.beforeAt = before.at;
+      params.beforeId = before.id;
+    }
     const search = q.search?.trim() ? q.search : undefined;
     add('id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH @search)', 'search', search);
     const sql =

@@ -150,6 +150,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_by_target ON audit (target, at);
     `,
   },
+  {
+    version: 3,
+    description: 'logs index by instance id (a tenant scoped log search reads only its own rows)',
+    up: `
+      CREATE INDEX logs_by_tenant ON logs (instance, at, id);
+    `,
+  },
 ];
 
 /** Checks the list is 1..N without gaps or repeats; a broken list is a programming error. */

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { DomainError } from '../util/domain-error.js';
 
 /** True when nothing listens on 127.0.0.1:port (checked by binding it for a moment). */
 export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -11,9 +12,9 @@ export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-export class PortRangeExhaustedError extends Error {
+export class PortRangeExhaustedError extends DomainError<'port_range_exhausted'> {
   constructor(start: number, end: number) {
-    super(`no free port left in ${start}-${end}: widen settings.port_range_start/port_range_end or stop unused instances`);
+    super('port_range_exhausted', `no free port left in ${start}-${end}: widen settings.port_range_start/port_range_end or stop unused instances`);
     this.name = 'PortRangeExhaustedError';
   }
 }

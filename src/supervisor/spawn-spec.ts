@@ -4,7 +4,7 @@ import { splitCommand } from '../config/command.js';
 import type { Config, ServiceConfig } from '../config/types.js';
 import { expandTemplate } from '../config/template.js';
 import { instancePaths } from './layout.js';
-import type { LaunchSpec } from './launch.js';
+import type { LaunchSpec } from './runtime/runtime.js';
 
 export interface InstanceTarget {
   service: string;

@@ -28,6 +28,16 @@ export class TrackedInstance {
     this.name = `${service}:${id}`;
   }
 
+  /** Runs operations on this instance one at a time; other instances are never delayed by it. */
+  serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   stopHealthLoop(): void {
     if (this.healthTimer) clearTimeout(this.healthTimer);
     this.healthTimer = undefined;

@@ -1,9 +1,10 @@
 // Waiting on a condition with a deadline: the only way tenement (and its tests) wait for readiness.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DomainError } from './domain-error.js';
 
-export class TimeoutError extends Error {
+export class TimeoutError extends DomainError<'timeout'> {
   constructor(message: string) {
-    super(message);
+    super('timeout', message);
     this.name = 'TimeoutError';
   }
 }

@@ -10,9 +10,11 @@ import { openStream } from './sse-client.js';
 
 let t: TestApi;
 let limiter: FailureLimiter;
+let trusted: string[] = [];
+let selfService: string[] = [];
 before(async () => {
   limiter = new FailureLimiter({ maxFailures: 3, windowMs: 60_000 });
-  t = await startTestApi({ limiter });
+  t = await startTestApi({ limiter, security: () => ({ trustedProxies: trusted, metricsToken: undefined, tenantSpawn: selfService }) });
 });
 after(async () => {
   await t.close();
@@ -71,26 +73,46 @@ describe('authentication', () => {
     assert.ok(t.deps.tokens.get(issued.record.id)!.lastUsedAt !== null, 'use is recorded');
   });
 
-  it('limits failures per client address: 127.0.0.2 is blocked, 127.0.0.3 is not', async () => {
+  it('limits failures per client address, but a valid token always works (hardening #2)', async () => {
     const bad = { authorization: 'Bearer ten_wrongwrongwrong' };
     for (let i = 0; i < 3; i++) assert.equal((await from('127.0.0.2', bad).get('api/instances')).statusCode, 401);
-    const blocked = await from('127.0.0.2', { authorization: `Bearer ${t.adminToken}` }).get('api/instances');
-    assert.equal(blocked.statusCode, 429, 'even a valid token is refused while the address is blocked');
+    const blocked = await from('127.0.0.2', bad).get('api/instances');
+    assert.equal(blocked.statusCode, 429, 'more guesses from the address are refused');
     assert.match(error(blocked), /too many failed authentication attempts from 127\.0\.0\.2/);
     assert.ok(Number(blocked.headers['retry-after']) > 0 && Number(blocked.headers['retry-after']) <= 60);
-    const other = await from('127.0.0.3', { authorization: `Bearer ${t.adminToken}` }).get('api/instances');
-    assert.equal(other.statusCode, 200, 'another address is unaffected');
+    const valid = await from('127.0.0.2', { authorization: `Bearer ${t.adminToken}` }).get('api/instances');
+    assert.equal(valid.statusCode, 200, 'the valid admin token still works from the blocked address');
     // Missing headers are not guesses and do not count.
     for (let i = 0; i < 5; i++) assert.equal((await from('127.0.0.4').get('api/instances')).statusCode, 401);
-    assert.equal((await from('127.0.0.4', { authorization: `Bearer ${t.adminToken}` }).get('api/instances')).statusCode, 200);
+    assert.equal((await from('127.0.0.4', bad).get('api/instances')).statusCode, 401, 'not blocked by missing headers');
   });
 
-  it('behind Caddy (loopback peer) the X-Forwarded-For client is the one limited', async () => {
-    const viaCaddy = (client: string, token: string) => from('127.0.0.5', { 'x-forwarded-for': client, authorization: `Bearer ${token}` });
-    for (let i = 0; i < 3; i++) assert.equal((await viaCaddy('203.0.113.7', 'ten_bad').get('api/instances')).statusCode, 401);
-    assert.equal((await viaCaddy('203.0.113.7', t.adminToken).get('api/instances')).statusCode, 429);
-    assert.equal((await viaCaddy('198.51.100.1', t.adminToken).get('api/instances')).statusCode, 200, 'other clients behind the same proxy are unaffected');
-    assert.equal((await from('127.0.0.5', { authorization: `Bearer ${t.adminToken}` }).get('api/instances')).statusCode, 200);
+  it('100 failures from the same and from spoofed addresses: the valid token works, spoofing neither blocks nor escapes (hardening #2)', async () => {
+    const bad = 'ten_' + 'B'.repeat(43);
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const spoof: Record<string, string> = i % 2 === 0 ? {} : { 'x-forwarded-for': `198.51.100.${i}` };
+      statuses.push((await from('127.0.0.6', { ...spoof, authorization: `Bearer ${bad}` }).get('api/instances')).statusCode);
+    }
+    assert.deepEqual(statuses.slice(0, 3), [401, 401, 401]);
+    assert.ok(statuses.slice(3).every((s) => s === 429), 'a spoofed X-Forwarded-For does not escape the limit of the real peer');
+    assert.equal((await from('127.0.0.6', { authorization: `Bearer ${t.adminToken}` }).get('api/instances')).statusCode, 200);
+    assert.equal((await from('127.0.0.6', { 'x-forwarded-for': '198.51.100.1', authorization: `Bearer ${t.adminToken}` }).get('api/instances')).statusCode, 200);
+    // The spoofed addresses were not charged: a guess "from" them through another peer is a plain 401.
+    assert.equal((await from('127.0.0.7', { 'x-forwarded-for': '198.51.100.1', authorization: `Bearer ${bad}` }).get('api/instances')).statusCode, 401);
+  });
+
+  it('behind a configured trusted proxy the X-Forwarded-For client is the one limited', async () => {
+    trusted = ['127.0.0.5'];
+    try {
+      const viaProxy = (client: string, token: string) => from('127.0.0.5', { 'x-forwarded-for': client, authorization: `Bearer ${token}` });
+      for (let i = 0; i < 3; i++) assert.equal((await viaProxy('203.0.113.7', 'ten_bad').get('api/instances')).statusCode, 401);
+      assert.equal((await viaProxy('203.0.113.7', 'ten_bad').get('api/instances')).statusCode, 429);
+      assert.equal((await viaProxy('203.0.113.7', t.adminToken).get('api/instances')).statusCode, 200, 'valid token works');
+      assert.equal((await viaProxy('198.51.100.1', 'ten_bad').get('api/instances')).statusCode, 401, 'other clients behind the same proxy are unaffected');
+    } finally {
+      trusted = [];
+    }
   });
 });
 
@@ -104,7 +126,6 @@ describe('tenant scoping', () => {
     const alice = t.tenant('alice');
     assert.equal((await alice.get('api/instances/api:alice')).statusCode, 200);
     assert.equal((await alice.get('api/instances/api:alice/health')).statusCode, 200);
-    assert.equal((await alice.put('api/instances/api:alice/weight', { json: { weight: 50 } })).statusCode, 200);
     assert.equal((await alice.post('api/instances/api:alice/restart')).statusCode, 200);
     const denied = [
       await alice.get('api/instances/api:bob'),
@@ -119,9 +140,37 @@ describe('tenant scoping', () => {
       assert.equal(res.statusCode, 403, res.body);
       assert.match(error(res), /tenant "alice"/);
     }
-    assert.deepEqual(t.control.calls, ['weight api:alice 50', 'restart api:alice'], 'nothing was done to bob');
-    assert.equal((await alice.post('api/instances/spawn', { json: { process: 'api', id: 'alice' } })).statusCode, 409, 'may spawn its own id (exists here)');
-    assert.equal((await alice.delete('api/instances/notes:alice')).statusCode, 204);
+    assert.deepEqual(t.control.calls, ['restart api:alice'], 'nothing was done to bob');
+  });
+
+  it('hardening #12: spawning and stopping are admin-only unless the service sets tenant_spawn; weights are admin-only', async () => {
+    const alice = t.tenant('alice');
+    t.control.add('slow', 'alice');
+    const refused = [
+      await alice.delete('api/instances/slow:alice'),
+      await alice.post('api/instances/spawn', { json: { process: 'notes', id: 'alice' } }),
+      await alice.post('api/instances/spawn', { json: { process: 'api', id: 'alice' } }),
+    ];
+    for (const res of refused) {
+      assert.equal(res.statusCode, 403, res.body);
+      assert.match(error(res), /requires an admin token .*unless the service sets tenant_spawn = true/);
+    }
+    const weight = await alice.put('api/instances/api:alice/weight', { json: { weight: 50 } });
+    assert.equal(weight.statusCode, 403);
+    assert.match(error(weight), /setting a weight requires an admin token/);
+    assert.deepEqual(t.control.calls, [], 'nothing was done');
+    assert.ok(t.control.get({ service: 'slow', id: 'alice' }), 'the admin-made instance is still there');
+
+    selfService = ['notes'];
+    try {
+      assert.equal((await alice.delete('api/instances/notes:alice')).statusCode, 204, 'self-service: stop its own');
+      assert.equal((await alice.post('api/instances/spawn', { json: { process: 'notes', id: 'alice' } })).statusCode, 200, 'self-service: spawn its own');
+      assert.equal((await alice.post('api/instances/spawn', { json: { process: 'notes', id: 'bob' } })).statusCode, 403, 'never another id');
+      assert.equal((await alice.post('api/instances/spawn', { json: { process: 'api', id: 'alice' } })).statusCode, 403, 'only in opted-in services');
+    } finally {
+      selfService = [];
+    }
+    assert.equal((await t.admin.delete('api/instances/slow:alice')).statusCode, 204, 'the admin can');
   });
 
   it('deploy, route, tokens and audit are admin-only', async () => {

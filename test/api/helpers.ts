@@ -149,6 +149,8 @@ export interface TestApiOptions {
   limiter?: FailureLimiter;
   streamBuffer?: number;
   services?: string[];
+  security?: ApiDeps['security'];
+  streamGuard?: (tokens: TokenStore) => NonNullable<ApiDeps['streamGuard']>;
 }
 
 export async function startTestApi(opts: TestApiOptions = {}): Promise<TestApi> {
@@ -167,6 +169,8 @@ export async function startTestApi(opts: TestApiOptions = {}): Promise<TestApi> 
     log: silentLogger,
     ...(opts.limiter ? { limiter: opts.limiter } : {}),
     ...(opts.streamBuffer ? { streamBuffer: opts.streamBuffer } : {}),
+    ...(opts.security ? { security: opts.security } : {}),
+    ...(opts.streamGuard ? { streamGuard: opts.streamGuard(tokens) } : {}),
   };
   const app = createApi(deps);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;

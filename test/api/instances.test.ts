@@ -2,6 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ControlPlaneError } from '../../src/api/contract.js';
+import { PortRangeExhaustedError } from '../../src/supervisor/port-allocator.js';
+import { SpawnError } from '../../src/supervisor/errors.js';
+import { TimeoutError } from '../../src/util/wait.js';
 import { startTestApi, type TestApi } from './helpers.js';
 
 let t: TestApi;
@@ -205,16 +208,22 @@ describe('POST /api/deploy and /api/route', () => {
     assert.deepEqual(t.control.calls, []);
   });
 
-  it('maps controller errors: timeout 504, ControlPlaneError kinds', async () => {
-    const timeout = new Error('api:v9 did not become healthy within 5 s');
-    timeout.name = 'TimeoutError';
-    t.control.behaviour.deployError = timeout;
+  it('maps controller errors: timeout 504, ControlPlaneError kinds, a full port range 503', async () => {
+    t.control.behaviour.deployError = new TimeoutError('api:v9 did not become healthy within 5 s');
     const res = await t.admin.post('api/deploy', { json: { process: 'api', version: 'v9', timeout: 5 } });
     assert.equal(res.statusCode, 504);
     assert.match(body(res).error as string, /within 5 s/);
     t.control.behaviour.deployError = new ControlPlaneError('unavailable', 'caddy is not reachable');
     const res2 = await t.admin.post('api/deploy', { json: { process: 'api', version: 'v9' } });
     assert.equal(res2.statusCode, 503);
+    t.control.behaviour.spawnError = new PortRangeExhaustedError(30000, 30009);
+    const full = await t.admin.post('api/instances/spawn', { json: { process: 'api', id: 'zed' } });
+    assert.equal(full.statusCode, 503);
+    assert.match(body(full).error as string, /no free port left in 30000-30009: widen settings\.port_range_start\/port_range_end or stop unused instances/);
+    t.control.behaviour.spawnError = new SpawnError('api:zed', 'api:zed failed to start: process exited with code 1 before it became healthy');
+    const failed = await t.admin.post('api/instances/spawn', { json: { process: 'api', id: 'zed' } });
+    assert.equal(failed.statusCode, 503);
+    assert.match(body(failed).error as string, /api:zed failed to start/);
   });
 
   it('route swaps weights; validates from/to', async () => {
@@ -233,13 +242,17 @@ describe('POST /api/deploy and /api/route', () => {
 });
 
 describe('public endpoints and unknown paths', () => {
-  it('GET /health: 200 ok/degraded, 503 down; no token needed', async () => {
+  it('GET /health: 200 ok/degraded, 503 down; no token needed, only the status without an admin token', async () => {
     for (const [status, code] of [['ok', 200], ['degraded', 200], ['down', 503]] as const) {
       t.control.behaviour.health = status;
       const res = await t.anon.get('health');
       assert.equal(res.statusCode, code);
-      assert.equal(body(res).status, status);
-      assert.ok(body(res).parts);
+      assert.deepEqual(body(res), { status });
+      const admin = await t.admin.get('health');
+      assert.equal(admin.statusCode, code);
+      assert.equal(body(admin).status, status);
+      assert.ok(body(admin).parts, 'details for an admin token');
+      assert.deepEqual(body(await t.tenant('alice').get('health')), { status }, 'a tenant token sees the status only');
     }
   });
 

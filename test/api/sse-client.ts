@@ -9,6 +9,8 @@ export interface TestStream {
   /** Raw text received so far (comments included). */
   raw(): string;
   waitForEvents(n: number, what?: string): Promise<SseEvent[]>;
+  /** True once the server ended the response. */
+  ended(): boolean;
   close(): void;
 }
 
@@ -18,6 +20,10 @@ export function openStream(baseUrl: string, path: string, headers: Record<string
       const parser = new SseParser();
       const events: SseEvent[] = [];
       let raw = '';
+      let ended = false;
+      res.on('close', () => {
+        ended = true;
+      });
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         raw += chunk;
@@ -28,6 +34,7 @@ export function openStream(baseUrl: string, path: string, headers: Record<string
         status: res.statusCode ?? 0,
         events,
         raw: () => raw,
+        ended: () => ended,
         waitForEvents: (n, what) => waitFor(() => (events.length >= n ? events.slice() : undefined), { timeoutMs: 5000, what: what ?? `${n} SSE events (got ${events.length}: ${raw})` }),
         close: () => req.destroy(),
       };

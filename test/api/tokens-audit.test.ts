@@ -1,6 +1,7 @@
 // /api/tokens and /api/audit, plus /metrics over HTTP.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { hashToken } from '../../src/auth/tokens.js';
 import type { AuditJson, CreatedTokenJson, TokenJson } from '../../src/api/contract.js';
 import { startTestApi, type TestApi } from './helpers.js';
 
@@ -73,6 +74,52 @@ describe('/api/audit', () => {
     assert.equal((JSON.parse((await t.admin.get('api/audit?limit=1')).body) as AuditJson[]).length, 1);
     assert.equal((JSON.parse((await t.admin.get(`api/audit?since=${Date.now() + 60_000}`)).body) as AuditJson[]).length, 0);
     assert.equal((await t.admin.get('api/audit?limit=-3')).statusCode, 400);
+  });
+});
+
+describe('audit: intent before, outcome after; refused writes (hardening #10)', () => {
+  it('records the intent before the operation runs and fills in the outcome', async () => {
+    t.control.add('api', 'dora');
+    let seenDuring: AuditJson | undefined;
+    const restart = t.control.restart.bind(t.control);
+    t.control.restart = async (key) => {
+      // What a crash at this moment would leave behind.
+      seenDuring = (JSON.parse((await t.admin.get('api/audit?target=api:dora')).body) as AuditJson[])[0];
+      return restart(key);
+    };
+    try {
+      assert.equal((await t.admin.post('api/instances/api:dora/restart')).statusCode, 200);
+    } finally {
+      t.control.restart = restart;
+    }
+    assert.equal(seenDuring?.action, 'restart');
+    assert.deepEqual(JSON.parse(seenDuring!.detail!), { ok: null, pending: true }, 'the intent is there while it runs');
+    const done = (JSON.parse((await t.admin.get('api/audit?target=api:dora')).body) as AuditJson[])[0]!;
+    assert.equal(done.id, seenDuring!.id, 'the same entry');
+    assert.deepEqual(JSON.parse(done.detail!), { ok: true });
+  });
+
+  it('records failed and refused writes with their reason', async () => {
+    t.control.behaviour.spawnError = new Error('port range exhausted');
+    await t.admin.post('api/instances/spawn', { json: { process: 'api', id: 'erin' } });
+    t.control.behaviour = {};
+    const failed = (JSON.parse((await t.admin.get('api/audit?target=api:erin')).body) as AuditJson[])[0]!;
+    assert.deepEqual(JSON.parse(failed.detail!), { ok: false, error: 'port range exhausted' });
+
+    const alice = t.tenant('alice');
+    assert.equal((await alice.delete('api/instances/api:bob')).statusCode, 403);
+    assert.equal((await t.admin.delete('api/instances/api:nobody')).statusCode, 404);
+    const refused = JSON.parse((await t.admin.get('api/audit?limit=5')).body) as AuditJson[];
+    const byTarget = new Map(refused.filter((e) => e.action === 'refused').map((e) => [e.target, e]));
+    const denied = byTarget.get('DELETE /api/instances/api:bob');
+    assert.ok(denied, JSON.stringify(refused));
+    assert.equal(denied.actor, t.deps.tokens.findByHash(hashToken(t.tokenFor('alice')))!.id);
+    assert.equal(JSON.parse(denied.detail!).status, 403);
+    assert.match(JSON.parse(denied.detail!).error as string, /tenant "alice"/);
+    assert.equal(JSON.parse(byTarget.get('DELETE /api/instances/api:nobody')!.detail!).status, 404);
+    // Reads are not audited.
+    await alice.get('api/instances/api:bob');
+    assert.equal((JSON.parse((await t.admin.get('api/audit?limit=1')).body) as AuditJson[])[0]!.target, 'DELETE /api/instances/api:nobody');
   });
 });
 

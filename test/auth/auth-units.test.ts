@@ -78,11 +78,13 @@ describe('FailureLimiter', () => {
 });
 
 describe('clientAddress', () => {
-  it('uses the socket address, X-Forwarded-For only from loopback peers (Caddy)', () => {
+  it('uses the socket address; X-Forwarded-For only from configured trusted proxies (hardening #2)', () => {
     assert.equal(clientAddress('203.0.113.9', '1.2.3.4'), '203.0.113.9', 'a remote peer cannot choose its bucket');
-    assert.equal(clientAddress('127.0.0.1', '198.51.100.7'), '198.51.100.7');
-    assert.equal(clientAddress('::ffff:127.0.0.1', 'spoofed, 198.51.100.7'), '198.51.100.7', 'the right-most entry is the one Caddy added');
-    assert.equal(clientAddress('::1', 'not-an-ip'), '::1');
+    assert.equal(clientAddress('127.0.0.1', '198.51.100.7'), '127.0.0.1', 'loopback is not trusted by default: tenants are loopback too');
+    assert.equal(clientAddress('127.0.0.1', '198.51.100.7', ['127.0.0.1']), '198.51.100.7');
+    assert.equal(clientAddress('::ffff:127.0.0.1', 'spoofed, 198.51.100.7', ['127.0.0.1']), '198.51.100.7', 'the right-most entry is the one the proxy added');
+    assert.equal(clientAddress('127.0.0.2', '198.51.100.7', ['127.0.0.1']), '127.0.0.2', 'another loopback address is not the proxy');
+    assert.equal(clientAddress('::1', 'not-an-ip', ['::1']), '::1');
     assert.equal(clientAddress('::ffff:10.1.2.3', undefined), '10.1.2.3');
     assert.equal(clientAddress(undefined, undefined), 'unknown');
     assert.equal(isLoopback('127.5.5.5'), true);

@@ -193,3 +193,39 @@ describe('ten client commands', () => {
     assert.match(badTenant.stderr, /tenant "Bad!"/);
   });
 });
+
+describe('terminal escapes from tenants and token labels (hardening #9)', () => {
+  it('ten logs and ten token list show control characters escaped', async () => {
+    const evil = '\x1b[2J\x1b]0;pwned\x07 cleared';
+    const fake = 'harmless\rweb:bob   INFO  fake line from bob';
+    t.deps.logs.append([
+      { service: 'web', instance: 'eve', stream: 'stdout', level: 'info', at: Date.now(), text: evil },
+      { service: 'web', instance: 'eve', stream: 'stdout', level: 'info', at: Date.now(), text: fake },
+    ]);
+    t.deps.tokens.insert({ id: 'tok_e5c4pe5e5c4p', tenant: 'eve', hash: 'h'.repeat(64), label: 'ci\x1b[31mRED\u202ecod.exe', createdAt: Date.now(), lastUsedAt: null, revokedAt: null });
+    for (const res of [await ten(['logs', 'web:eve']), await ten(['logs', 'web:eve'], { FORCE_COLOR: '1' }), await ten(['token', 'list'])]) {
+      assert.equal(res.code, 0, res.stderr);
+      assert.doesNotMatch(res.stdout, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, `raw control characters in:\n${JSON.stringify(res.stdout)}`);
+    }
+    const logs = await ten(['logs', 'web:eve']);
+    assert.ok(logs.stdout.includes('\\e[2J\\e]0;pwned\\x07 cleared'), logs.stdout);
+    assert.ok(logs.stdout.includes('harmless\\rweb:bob'), 'the fake prefix is visibly part of eve\'s line');
+    const tokens = await ten(['token', 'list']);
+    assert.ok(tokens.stdout.includes('ci\\e[31mRED\\u202ecod.exe'), tokens.stdout);
+    const json = await ten(['logs', 'web:eve', '--json']);
+    assert.doesNotMatch(json.stdout, /\x1b/, 'JSON escapes them too');
+  });
+});
+
+describe('ten token-gen is audited (hardening #10)', () => {
+  it('records token.create with the local user as actor, in the same transaction as the token', async () => {
+    const gen = await runTen(['token-gen', '--data-dir', t.dataDir, '--tenant', 'audited', '--label', 'ci', '--json'], { env: { TENEMENT_CONFIG: '' } });
+    assert.equal(gen.code, 0, gen.stderr);
+    const { id } = JSON.parse(gen.stdout) as { id: string };
+    const entry = t.deps.audit.list({ target: 'tenant:audited' })[0];
+    assert.ok(entry, 'audited');
+    assert.equal(entry.action, 'token.create');
+    assert.match(entry.actor, /^local:/);
+    assert.deepEqual(JSON.parse(entry.detail!), { id, via: 'ten token-gen', label: 'ci', ok: true });
+  });
+});

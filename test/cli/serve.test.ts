@@ -170,3 +170,90 @@ test('ten init writes a starter config that validates, and refuses to overwrite 
     cleanup();
   }
 });
+
+test('hardening #3: a truncated database in a used data dir is refused, naming the backups; tenants are left alone', async () => {
+  const { dir, cleanup } = tempDir();
+  const config = writeConfig(dir);
+  const dataDir = path.join(dir, 'data');
+  const log = path.join(dir, 'controller.log');
+  try {
+    const first = await startController({ config, logFile: log });
+    const before = await waitRunning(dataDir, 2);
+    await first.stop('SIGTERM');
+    const dbFile = path.join(dataDir, 'tenement.db');
+    // The controller checkpointed and closed the db: the file alone is the database.
+    const backup = path.join(dataDir, 'tenement.db.v1.bak');
+    fs.copyFileSync(dbFile, backup);
+    fs.truncateSync(dbFile, 0);
+    for (const f of [`${dbFile}-wal`, `${dbFile}-shm`]) fs.rmSync(f, { force: true });
+
+    const second = await startController({ config, logFile: path.join(dir, 'second.log'), waitReady: false });
+    const exit = await second.exited;
+    assert.notEqual(exit.code, 0, 'refused');
+    const text = second.log();
+    assert.match(text, /tenement\.db is empty, but .* has been used before/);
+    assert.ok(text.includes(`cp ${backup} ${dbFile}`), `names the backup and how to restore it:\n${text}`);
+    assert.match(text, /--allow-empty-db/);
+    assert.equal(fs.statSync(dbFile).size, 0, 'the database was not initialized');
+    for (const r of before) assert.ok(pidRunning(r.pid!), `${r.id} untouched`);
+    assert.equal(pidsMentioning(dataDir).length, before.length, 'nothing was spawned a second time');
+
+    // Restoring the backup as the message says brings everything back.
+    fs.copyFileSync(backup, dbFile);
+    const third = await startController({ config, logFile: log });
+    const after = await waitRunning(dataDir, 2);
+    assert.deepEqual(after.map((r) => r.pid), before.map((r) => r.pid), 'adopted, not respawned');
+    await third.stop('SIGTERM');
+    const down = await runTen(['down', '--config', config]);
+    assert.equal(down.code, 0, down.stderr);
+  } finally {
+    killAllMentioning(dir);
+    cleanup();
+  }
+});
+
+test('hardening #8: a large log backlog is indexed in the background; SIGTERM during it stops the controller promptly', async () => {
+  const { dir, cleanup } = tempDir();
+  const config = writeConfig(dir);
+  const dataDir = path.join(dir, 'data');
+  const log = path.join(dir, 'controller.log');
+  try {
+    const first = await startController({ config, logFile: log });
+    await waitRunning(dataDir, 2);
+    await first.stop('SIGTERM');
+    // 40 MB of output "written while the controller was down".
+    const file = path.join(dataDir, '_logs', 'api', 'alice.stdout.log');
+    const line = `${'y'.repeat(95)} backlog\n`;
+    const block = line.repeat(Math.floor((1024 * 1024) / line.length));
+    const fd = fs.openSync(file, 'a');
+    for (let i = 0; i < 40; i++) fs.writeSync(fd, block);
+    fs.closeSync(fd);
+    const size = fs.statSync(file).size;
+
+    // Ready (startController waits for /health 200) while the backlog is still being indexed.
+    const second = await startController({ config, logFile: path.join(dir, 'second.log'), timeoutMs: 30_000 });
+    const indexedAtReady = readOffset(dataDir, file);
+    second.child.kill('SIGTERM');
+    // Well within systemd's 30 s stop timeout.
+    const exit = await waitFor(() => second.exited, { timeoutMs: 20_000, what: 'the controller to exit after SIGTERM' });
+    assert.equal(exit.code, 0, second.log());
+    assert.match(second.log(), /controller stopped/);
+    const after = readOffset(dataDir, file);
+    assert.ok(after >= indexedAtReady && after <= size, `offset ${after} of ${size} kept for the next start`);
+    if (indexedAtReady >= size) console.log('# note: this machine indexed the whole backlog before the controller was ready');
+    const down = await runTen(['down', '--config', config]);
+    assert.equal(down.code, 0, down.stderr);
+  } finally {
+    killAllMentioning(dir);
+    cleanup();
+  }
+});
+
+function readOffset(dataDir: string, file: string): number {
+  const { db } = openDatabase(dataDir);
+  try {
+    return (db.prepare('SELECT byte_offset FROM log_offsets WHERE file = ?').pluck().get(file) as number | undefined) ?? 0;
+  } finally {
+    db.close();
+  }
+}

@@ -21,6 +21,11 @@ describe('defaults', () => {
       stop_timeout: 10,
       log_retention_days: 7,
       log_retention_mb: 256,
+      log_file_max_mb: 64,
+      log_file_max_age_days: 7,
+      disk_min_free_mb: 256,
+      trusted_proxies: [],
+      metrics_token: undefined,
     };
     assert.deepEqual(config.settings, expected);
     assert.deepEqual(warnings, []);
@@ -42,6 +47,7 @@ describe('defaults', () => {
       request_timeout: 30,
       restart: 'on-failure',
       storage_persist: true,
+      tenant_spawn: false,
       memory_limit_mb: undefined,
       cpu_shares: undefined,
       storage_quota_mb: undefined,
@@ -140,6 +146,14 @@ describe('type and range errors', () => {
 
   it('requires port_range_start <= port_range_end', () => {
     expectIssue(issuesOf('[settings]\nport_range_start = 5000\nport_range_end = 4000'), 'settings.port_range_end', 3, /must be >= port_range_start \(5000\), found 4000/);
+  });
+
+  it('trusted_proxies are IP addresses; metrics_token is long enough (hardening #2, #11)', () => {
+    expectIssue(issuesOf('[settings]\ntrusted_proxies = ["127.0.0.1", "caddy.local"]'), 'settings.trusted_proxies[1]', 2, /expected an IP address/);
+    expectIssue(issuesOf('[settings]\nmetrics_token = "short"'), 'settings.metrics_token', 2, /at least 16 characters/);
+    const { config } = load('[settings]\ntrusted_proxies = ["::1"]\nmetrics_token = "0123456789abcdef0123"\n' + service());
+    assert.deepEqual(config.settings.trusted_proxies, ['::1']);
+    assert.equal(config.settings.metrics_token, '0123456789abcdef0123');
   });
 
   it('requires command, at the line of the service table, noticing a misspelling', () => {

@@ -5,10 +5,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import got from 'got';
-import { parseConfigText } from '../../src/config/load.js';
 import { serviceHash } from '../../src/config/service-hash.js';
 import type { Config } from '../../src/config/types.js';
-import { ConfigReloader, planReload, RollError, RELOAD_ACTOR } from '../../src/controller/config-reload.js';
+import { ConfigReloader, RELOAD_ACTOR } from '../../src/controller/config-reload.js';
+import { RollError, RollingRestarts } from '../../src/controller/rolling-restart.js';
+import { rollJson, serviceJson } from '../../src/api/service-json.js';
+import type { RollResponse, ServiceJson } from '../../src/api/contract.js';
 import type { AuditEvent, InstanceRecord } from '../../src/store/types.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { waitFor } from '../../src/util/wait.js';
@@ -53,6 +55,8 @@ interface Rig {
   h: Harness;
   file: string;
   reloader: ConfigReloader;
+  /** Rolling restarts, answering with the API's JSON. */
+  roller: { describeService(service: string): ServiceJson; rollService(service: string): Promise<RollResponse> };
   config: () => Config;
   audit: AuditEvent[];
   write(s: Shape): void;
@@ -77,11 +81,22 @@ async function withReloader(fn: (r: Rig) => Promise<void>, initial: Shape = {}):
         audit: { record: (e) => audit.push(e) },
         log: silentLogger,
       });
+      const rolls = new RollingRestarts({
+        current: () => config,
+        supervisor: h.supervisor,
+        reload: (reason) => reloader.reload(reason),
+        closed: () => reloader.closed,
+        log: silentLogger,
+      });
       try {
         await fn({
           h,
           file,
           reloader,
+          roller: {
+            describeService: (service) => serviceJson(rolls.describeService(service)),
+            rollService: async (service) => rollJson(await rolls.rollService(service)),
+          },
           config: () => config,
           audit,
           write: (s) => fs.writeFileSync(file, toml(h.dataDir, s)),
@@ -101,53 +116,6 @@ async function envOf(r: InstanceRecord): Promise<string | undefined> {
 }
 
 const get = (h: Harness, id: string, service = 'api') => h.supervisor.get({ service, id })!;
-
-test('planReload: refusals name the file, line and key; everything else becomes a change line', () => {
-  const file = '/etc/tenement/tenement.toml';
-  const base = `[settings]\ndata_dir = "/var/lib/t"\nport_range_start = 30000\nport_range_end = 31000\n\n[service.api]\ncommand = "app"\n\n[service.old]\ncommand = "old"\n\n[instances]\napi = ["a"]\n`;
-  const prev = parseConfigText(base, file).config;
-  const rec = (service: string, id: string): InstanceRecord =>
-    ({ service, id, observed: 'running', desired: 'running', configHash: null }) as unknown as InstanceRecord;
-
-  const moved = `[settings]\ndata_dir = "/srv/t"\nport_range_start = 30000\nport_range_end = 32000\n\n[service.api]\ncommand = "app"\n\n[instances]\napi = ["a"]\n`;
-  const refused = planReload(prev, parseConfigText(moved, file).config, [rec('api', 'a'), rec('old', 'x')], moved);
-  assert.deepEqual(
-    refused.refusals.map((i) => [i.key, i.line]),
-    [
-      ['settings.data_dir', 2],
-      ['settings.port_range_end', 4],
-      ['service.old', undefined],
-    ],
-  );
-  assert.match(refused.refusals[0]!.message, /data_dir cannot change while tenement runs .*Restart the controller/);
-  assert.match(refused.refusals[1]!.message, /port range cannot change .*30000-31000.*30000-32000/);
-  assert.match(refused.refusals[2]!.message, /service "old" was removed but still has instances: old:x \(running\)\. Stop them first \(ten stop old:x\)/);
-
-  const edited =
-    `[settings]\ndata_dir = "/var/lib/t"\nport_range_start = 30000\nport_range_end = 31000\nhealth_check_interval = 3\n\n` +
-    `[service.api]\ncommand = "app --v2"\nidle_timeout = 60\n\n[service.new]\ncommand = "new"\n\n[instances]\napi = ["b"]\nnew = ["n"]\n\n[routing.subdomain]\nwww = "new"\n`;
-  const plan = planReload(prev, parseConfigText(edited, file).config, [rec('api', 'a')], edited);
-  assert.deepEqual(plan.refusals, []);
-  assert.deepEqual(plan.redefined, ['api']);
-  assert.deepEqual(
-    plan.spawn.map((k) => `${k.service}:${k.id}`),
-    ['api:b', 'new:n'],
-  );
-  assert.deepEqual(plan.changes, [
-    'settings.health_check_interval: 10 -> 3',
-    'service old removed',
-    'service api: command changed (applies as its instances restart; `ten roll api` restarts them now)',
-    'service api.idle_timeout: 0 -> 60',
-    'service new added',
-    'instances: api:b added (spawning)',
-    'instances: new:n added (spawning)',
-    'instances: api:a no longer declared (still running; `ten stop api:a` removes it)',
-    'routing.subdomain "www": added -> "new"',
-  ]);
-  // Keys only reordered, comments added: nothing to do.
-  const same = `# edited\n[instances]\napi = ["a"]\n\n[service.old]\ncommand = "old"\n\n[service.api]\ncommand = "app"\n\n[settings]\nport_range_end = 31000\nport_range_start = 30000\ndata_dir = "/var/lib/t"\n`;
-  assert.deepEqual(planReload(prev, parseConfigText(same, file).config, [], same).changes, []);
-});
 
 test('a valid edit applies at once: [instances] additions are spawned, running instances are left alone', async () => {
   await withReloader(async (r) => {
@@ -271,7 +239,7 @@ test('a changed definition applies as instances restart: a crash restart picks i
     assert.notEqual(newHash, oldHash);
     assert.equal(await envOf(get(r.h, 'alice')), 'one', 'running instances keep their definition');
     assert.deepEqual(
-      r.reloader.describeService('api').instances.map((i) => [i.instance, i.current, i.roll]),
+      r.roller.describeService('api').instances.map((i) => [i.instance, i.current, i.roll]),
       [
         ['api:alice', false, 'restart'],
         ['api:bob', false, 'restart'],
@@ -305,7 +273,7 @@ test('a changed definition applies as instances restart: a crash restart picks i
     };
     r.h.supervisor.on('change', onChange);
     const before = r.pids();
-    const roll = await r.reloader.rollService('api');
+    const roll = await r.roller.rollService('api');
     r.h.supervisor.off('change', onChange);
     assert.deepEqual(roll.restarted, ['api:bob', 'api:alice']);
     assert.deepEqual(roll.up_to_date, ['api:carol']);
@@ -321,9 +289,9 @@ test('a changed definition applies as instances restart: a crash restart picks i
       assert.equal(await envOf(rec), 'two');
     }
     assert.equal(get(r.h, 'carol').pid, before['api:carol'], 'the current one is not restarted');
-    assert.equal(r.reloader.describeService('api').stale, 0);
+    assert.equal(r.roller.describeService('api').stale, 0);
     // Nothing left: a second roll restarts nothing.
-    assert.deepEqual((await r.reloader.rollService('api')).restarted, []);
+    assert.deepEqual((await r.roller.rollService('api')).restarted, []);
   });
 });
 
@@ -332,7 +300,7 @@ test('a roll stops at the first instance that does not come back, and leaves the
     await r.h.supervisor.sleep({ service: 'api', id: 'carol' });
     r.write({ env: 'broken', extraEnv: 'EXIT_AT_START = "4"' });
     const before = r.pids();
-    await assert.rejects(r.reloader.rollService('api'), (err: Error) => {
+    await assert.rejects(r.roller.rollService('api'), (err: Error) => {
       assert.ok(err instanceof RollError);
       assert.match(err.message, /roll of api stopped: api:alice did not come back healthy with the new definition: .*exited with code 4/s);
       assert.match(err.message, /not touched \(still on the previous definition\): api:bob\./);
@@ -349,18 +317,18 @@ test('a roll stops at the first instance that does not come back, and leaves the
 
     // An invalid file: no roll at all.
     fs.writeFileSync(r.file, 'this is = not toml = at all');
-    await assert.rejects(r.reloader.rollService('api'), /not rolling api: the config file has errors.*\n.*TOML syntax error/);
+    await assert.rejects(r.roller.rollService('api'), /not rolling api: the config file has errors.*\n.*TOML syntax error/);
     assert.equal(get(r.h, 'bob').pid, before['api:bob']);
 
     // Fixed: the roll brings alice back first (it serves nothing), then bob; carol wakes into it.
     r.write({ env: 'three' });
-    const roll = await r.reloader.rollService('api');
+    const roll = await r.roller.rollService('api');
     assert.deepEqual(roll.restarted, ['api:alice', 'api:bob']);
     assert.deepEqual(roll.skipped, [{ instance: 'api:carol', reason: 'asleep: it starts with the current definition when woken' }]);
     assert.equal(await envOf(get(r.h, 'alice')), 'three');
     const carol = await r.h.supervisor.wake({ service: 'api', id: 'carol' });
     assert.equal(await envOf(carol), 'three');
-    assert.equal(r.reloader.describeService('api').stale, 0);
+    assert.equal(r.roller.describeService('api').stale, 0);
   });
 });
 

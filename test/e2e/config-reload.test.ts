@@ -8,8 +8,13 @@ import got from 'got';
 import type { ControlPlane } from '../../src/api/contract.js';
 import type { Config } from '../../src/config/types.js';
 import { ConfigReloader } from '../../src/controller/config-reload.js';
+import { RollingRestarts } from '../../src/controller/rolling-restart.js';
+import { serviceJson } from '../../src/api/service-json.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { waitFor } from '../../src/util/wait.js';
+import { issueToken } from '../../src/auth/tokens.js';
+import { openDatabase } from '../../src/store/database.js';
+import { TokenStore } from '../../src/store/token-store.js';
 import { startTestApi } from '../api/helpers.js';
 import { runTen } from '../helpers/controller-process.js';
 import { portRange } from '../helpers/port-range.js';
@@ -64,8 +69,15 @@ async function reloaderOf(s: Stack): Promise<{ reloader: ConfigReloader; wired: 
     log: silentLogger,
   });
   const control = s.controller.control as ControlPlane;
-  control.describeService = (svc) => reloader.describeService(svc);
-  control.rollService = (svc) => reloader.rollService(svc);
+  const rolls = new RollingRestarts({
+    current: () => s.controller.currentConfig,
+    supervisor: s.controller.supervisor,
+    reload: (reason) => reloader.reload(reason),
+    closed: () => reloader.closed,
+    log: silentLogger,
+  });
+  control.describeService = (svc) => rolls.describeService(svc);
+  control.rollService = (svc) => rolls.rollService(svc);
   await reloader.watch();
   return { reloader, wired: false, close: () => reloader.close() };
 }
@@ -77,6 +89,8 @@ function renameSave(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
+/** Instances of `service` not on its current definition, as GET /api/services/:service says. */
+const staleOf = (s: Stack, service: string) => serviceJson((s.controller.control as ControlPlane).describeService!(service)).stale;
 const answer = (body: string) => JSON.parse(body) as Answer;
 const pids = (s: Stack) => Object.fromEntries(s.controller.supervisor.list().map((r) => [`${r.service}:${r.id}`, r.pid]));
 
@@ -145,7 +159,10 @@ test('an invalid edit changes nothing and is reported with file:line; a fixed ed
 
         if (wired) {
           // The controller reports the config part of /health from the reloader.
-          const health = await got(`http://127.0.0.1:${s.port}/health`, { throwHttpErrors: false, retry: { limit: 0 } }).json<{
+          const { db } = openDatabase(s.dataDir);
+          const admin = issueToken(new TokenStore(db), { tenant: null }).token;
+          db.close();
+          const health = await got(`http://127.0.0.1:${s.port}/health`, { throwHttpErrors: false, retry: { limit: 0 }, headers: { authorization: `Bearer ${admin}` } }).json<{
             status: string;
             parts: Record<string, { ok: boolean; detail?: string }>;
           }>();
@@ -173,11 +190,11 @@ test('changed env applies on `ten roll`: one instance at a time, each healthy be
   await withStack(
     (d) => config(d),
     async (s) => {
-      const { reloader, close } = await reloaderOf(s);
+      const { close } = await reloaderOf(s);
       try {
         const before = pids(s);
         renameSave(s.configFile, config(s.dataDir, { env: 'two' }));
-        await waitFor(() => reloader.describeService('api').stale === 2, { timeoutMs: 10_000, what: 'the env edit to be applied' });
+        await waitFor(() => staleOf(s, 'api') === 2, { timeoutMs: 10_000, what: 'the env edit to be applied' });
         assert.equal(answer((await s.request('alice.api.localhost')).body).env, 'one', 'running instances keep their env until restarted');
 
         const gen = await runTen(['token-gen', '--data-dir', s.dataDir, '--label', 'roll-test'], { env: { TENEMENT_CONFIG: '' } });
@@ -217,7 +234,7 @@ test('changed env applies on `ten roll`: one instance at a time, each healthy be
           assert.notEqual(a.pid, before[`api:${id}`]);
         }
         assert.equal(pids(s)['docs:main'], before['docs:main'], 'other services untouched');
-        assert.equal(reloader.describeService('api').stale, 0);
+        assert.equal(staleOf(s, 'api'), 0);
         const again = await runTen(['roll', 'api', '--data-dir', s.dataDir], { env });
         assert.equal(again.code, 0, again.stderr);
         assert.match(again.stderr, /nothing to roll/);
@@ -236,10 +253,10 @@ test('the services API: admin only, 404 for an unknown service, 503 where the co
     assert.match(noRoll.body, /does not support rolling restarts/);
     const control = t.control as ControlPlane;
     const rolled: string[] = [];
-    control.describeService = (service) => ({ service, config_hash: 'sha256:0000000000000000', instances: [], stale: 0 });
+    control.describeService = (service) => ({ service, hash: 'sha256:0000000000000000', instances: [] });
     control.rollService = async (service) => {
       rolled.push(service);
-      return { service, config_hash: 'sha256:0000000000000000', restarted: [], up_to_date: [], skipped: [] };
+      return { service, hash: 'sha256:0000000000000000', restarted: [], upToDate: [], skipped: [] };
     };
     const tenant = await t.tenant('alice').post('api/services/api/roll');
     assert.equal(tenant.statusCode, 403);

@@ -8,6 +8,9 @@ import { tenantConfig } from '../helpers/tenant-config.js';
 import { withStack } from '../helpers/stack.js';
 import { pidsMentioning } from '../helpers/processes.js';
 import { waitFor } from '../../src/util/wait.js';
+import { issueToken } from '../../src/auth/tokens.js';
+import { openDatabase } from '../../src/store/database.js';
+import { TokenStore } from '../../src/store/token-store.js';
 
 const config = (dataDir: string, extra = '') =>
   tenantConfig(dataDir, { services: { api: '', docs: '' }, instances: { api: ['alice', 'bob'], docs: ['main'] }, extra });
@@ -89,6 +92,53 @@ test('the on-demand TLS ask endpoint approves only hosts tenement serves', async
       assert.equal(await ask('localhost'), 200);
       assert.equal(await ask('zed.api.localhost'), 404);
       assert.equal(await ask('evil.example.com'), 404);
+    },
+  );
+});
+
+test('hardening #11: public /health is minimal, details need an admin token; /metrics can need a token; /caddy/ask answers only Caddy', async () => {
+  const metricsToken = 'scrape-0123456789abcdef';
+  await withStack(
+    (d) => tenantConfig(d, { services: { api: '' }, instances: { api: ['alice'] }, settings: `metrics_token = "${metricsToken}"` }),
+    async (s) => {
+      const { db } = openDatabase(s.dataDir);
+      const tokens = new TokenStore(db);
+      const admin = issueToken(tokens, { tenant: null }).token;
+      const alice = issueToken(tokens, { tenant: 'alice' }).token;
+      db.close();
+      const direct = (p: string, token?: string) =>
+        got(`http://127.0.0.1:${s.port}${p}`, { throwHttpErrors: false, retry: { limit: 0 }, headers: token ? { authorization: `Bearer ${token}` } : {} });
+      const viaCaddy = (p: string, token?: string) =>
+        got(`http://127.0.0.1:${s.httpPort}${p}`, { throwHttpErrors: false, retry: { limit: 0 }, headers: { host: 'localhost', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+
+      // /health: the status only, for anyone, also through Caddy's root domain.
+      for (const res of [await viaCaddy('/health'), await direct('/health'), await direct('/health', alice)]) {
+        assert.equal(res.statusCode, 200);
+        assert.deepEqual(JSON.parse(res.body), { status: 'ok' }, 'no config path, socket path or versions');
+        assert.ok(!res.body.includes(s.dataDir) && !res.body.includes(s.configFile));
+      }
+      const detailed = JSON.parse((await viaCaddy('/health', admin)).body) as { status: string; parts: Record<string, { ok: boolean; detail?: string }> };
+      assert.equal(detailed.parts.config?.detail, s.configFile, 'an admin token sees the details');
+      assert.equal((await direct('/health', 'ten_' + 'x'.repeat(43))).statusCode, 401, 'a wrong token is refused, not silently public');
+
+      // /metrics with metrics_token: the tenant ids are not public.
+      const anonMetrics = await viaCaddy('/metrics');
+      assert.equal(anonMetrics.statusCode, 401);
+      assert.ok(!anonMetrics.body.includes('alice'));
+      assert.equal((await viaCaddy('/metrics', 'wrong-0123456789abcdef')).statusCode, 401);
+      assert.equal((await viaCaddy('/metrics', alice)).statusCode, 403, 'a tenant token is not enough');
+      const scraped = await viaCaddy('/metrics', metricsToken);
+      assert.equal(scraped.statusCode, 200);
+      assert.match(scraped.body, /tenement_instances/);
+      assert.equal((await direct('/metrics', admin)).statusCode, 200, 'an admin token works too');
+
+      // /caddy/ask: Caddy's direct GET works; through the public root domain it is refused; the path is exact.
+      assert.equal((await direct('/caddy/ask?domain=alice.api.localhost')).statusCode, 200);
+      const oracle = await viaCaddy('/caddy/ask?domain=alice.api.localhost');
+      assert.equal(oracle.statusCode, 403, oracle.body);
+      assert.equal((await viaCaddy('/caddy/ask?domain=zed.api.localhost')).statusCode, 403, 'same answer for a host that does not exist');
+      assert.equal((await direct('/caddy/asking?domain=alice.api.localhost')).statusCode, 404, 'exact path, not a prefix');
+      assert.equal((await direct('/caddy/ask/x?domain=alice.api.localhost')).statusCode, 404);
     },
   );
 });

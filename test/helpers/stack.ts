@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import got, { type Response } from 'got';
 import { Controller } from '../../src/controller/controller.js';
 import { ManagedCaddy } from '../../caddy/managed-caddy.js';
+import { caddyProcessHost } from '../../src/routing/caddy-process-host.js';
 import { silentLogger, createLogger, type Logger } from '../../src/util/logger.js';
 import { tempDir } from './temp-dir.js';
 import { freePort } from './controller-process.js';
@@ -98,7 +99,7 @@ export async function withStack(toml: (dataDir: string) => string, fn: (s: Stack
   } finally {
     await controller.supervisor.stopAll().catch(() => undefined);
     await controller.close().catch(() => undefined);
-    await new ManagedCaddy('caddy', dataDir, silentLogger).stop().catch(() => undefined);
+    await new ManagedCaddy('caddy', dataDir, silentLogger, caddyProcessHost()).stop().catch(() => undefined);
     const leftovers = pidsMentioning(dir);
     killAllMentioning(dir);
     cleanup();

@@ -9,6 +9,8 @@ export interface TenantConfigOptions {
   /** service -> instance ids spawned at start. */
   instances?: Record<string, string[]>;
   healthCheckInterval?: number;
+  /** Extra lines of [settings]. */
+  settings?: string;
   /** Appended as is (e.g. [routing] tables). */
   extra?: string;
 }
@@ -25,6 +27,7 @@ export function tenantConfig(dataDir: string, o: TenantConfigOptions = {}): stri
 data_dir = ${JSON.stringify(dataDir)}
 health_check_interval = ${o.healthCheckInterval ?? 1}
 ${portRange().toml}
+${o.settings ?? ''}
 ${tables}
 [instances]
 ${instances}

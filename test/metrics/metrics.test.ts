@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { Metrics, statusClass } from '../../src/metrics/metrics.js';
 import type { InstanceRecord } from '../../src/store/types.js';
 import { parsePrometheusText, sampleValue } from './prom-text.js';
+import { boundedRequestLabels } from '../../src/metrics/request-labels.js';
 
 function record(service: string, id: string, observed: InstanceRecord['observed'], health: InstanceRecord['health'] = 'healthy'): InstanceRecord {
   return {
@@ -64,5 +65,16 @@ describe('Metrics', () => {
     assert.equal(statusClass(204), '2xx');
     assert.equal(statusClass(599), '5xx');
     assert.equal(statusClass(0), 'other');
+  });
+});
+
+describe('request labels (hardening #1)', () => {
+  it('only known services and instances become labels', () => {
+    const known = { service: (s: string) => s === 'api', instance: (s: string, id: string) => s === 'api' && id === 'alice' };
+    const o = (service: string, instance: string) => ({ service, instance, status: 200, durationMs: 1 });
+    assert.deepEqual(boundedRequestLabels(o('api', 'alice'), known), o('api', 'alice'));
+    assert.deepEqual(boundedRequestLabels(o('api', ''), known), o('api', ''));
+    assert.deepEqual(boundedRequestLabels(o('api', 'zed'), known), o('_unknown', ''));
+    assert.deepEqual(boundedRequestLabels(o('x'.repeat(5000), ''), known), o('_unknown', ''));
   });
 });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { DB_FILE, listBackups, openDatabase, SchemaTooNewError, UnrecognizedDatabaseError } from '../../src/store/database.js';
+import { DB_FILE, EmptyDatabaseError, listBackups, openDatabase, SchemaTooNewError, UnrecognizedDatabaseError } from '../../src/store/database.js';
 import { CURRENT_SCHEMA_VERSION, MIGRATIONS, MigrationError, runMigrations, schemaVersion } from '../../src/store/migrations.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import { InstanceStore } from '../../src/store/instance-store.js';
@@ -287,5 +287,39 @@ describe('runMigrations', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('an empty or missing database in a used data dir (hardening #3)', () => {
+  it('is refused with the signs and the backups named; --allow-empty-db starts afresh', () => {
+    const dir = dataDir();
+    openDatabase(dir).db.close();
+    fs.mkdirSync(path.join(dir, '_logs', 'notes'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '_logs', 'notes', 'alice.stdout.log'), 'hello\n');
+    fs.mkdirSync(path.join(dir, 'notes', 'alice'), { recursive: true });
+    fs.copyFileSync(path.join(dir, DB_FILE), path.join(dir, `${DB_FILE}.v1.bak`));
+    fs.truncateSync(path.join(dir, DB_FILE), 0);
+    assert.throws(
+      () => openDatabase(dir),
+      (err: unknown) => {
+        assert.ok(err instanceof EmptyDatabaseError);
+        assert.match(err.message, /tenement\.db is empty, but .* has been used before \(1 database backup; captured logs in _logs\/; instance data of notes\/\)/);
+        assert.deepEqual(err.backups, [path.join(dir, `${DB_FILE}.v1.bak`)]);
+        return true;
+      },
+    );
+    assert.equal(fs.statSync(path.join(dir, DB_FILE)).size, 0, 'left as it was');
+    fs.rmSync(path.join(dir, DB_FILE));
+    assert.throws(() => openDatabase(dir), /tenement\.db is missing/);
+    assert.equal(fs.existsSync(path.join(dir, DB_FILE)), false, 'a refused open creates no file');
+    const opened = openDatabase(dir, { allowEmpty: true });
+    assert.equal(schemaVersion(opened.db), CURRENT_SCHEMA_VERSION);
+    opened.db.close();
+  });
+
+  it('a fresh data dir (nothing but the lock) starts normally', () => {
+    const dir = dataDir();
+    fs.writeFileSync(path.join(dir, 'controller.lock'), '{}');
+    openDatabase(dir).db.close();
   });
 });

@@ -167,3 +167,68 @@ describe('LogStore', () => {
     assert.equal(logs.count(), 0);
   });
 });
+
+describe('scoped log search (hardening #5)', () => {
+  let opened: OpenedDatabase;
+  let cleanup: () => void;
+  let logs: LogStore;
+  beforeEach(() => {
+    const t = tempDir('tenement-store-scoped-');
+    cleanup = t.cleanup;
+    opened = openDatabase(t.dir);
+    logs = new LogStore(opened.db);
+  });
+  afterEach(() => {
+    if (opened.db.open) opened.db.close();
+    cleanup();
+  });
+
+  const texts = [
+    'Connection refused by upstream',
+    'GET /health 200 in 3ms',
+    'user alice logged in',
+    'Résumé uploaded: café.pdf',
+    'error: disk quota exceeded (code 122)',
+    'connection reset; retrying',
+    'warning: slow query 2300ms',
+    'token ten_abc rotated',
+    'connected to db at 127.0.0.1:5432',
+  ];
+  const searches = [
+    'connection', 'CONNECTION refused', '"connection refused"', 'connect*', 'conn* OR slow', 'connection NOT reset',
+    '(error OR warning) AND ms', 'resume', 'cafe', 'disk quota', '"quota exceeded" code', '127', 'logged NOT (alice OR bob)', 'ten_abc',
+  ];
+
+  it('matches exactly what the FTS index matches', () => {
+    logs.append(texts.map((t, i) => line(t, 1000 + i)));
+    for (const search of searches) {
+      const viaIndex = logs.query({ search, limit: 100 }).map((l) => l.id);
+      const scoped = logs.query({ search, instance: 'alice', limit: 100 }).map((l) => l.id);
+      assert.deepEqual(scoped, viaIndex, `search ${search}`);
+    }
+    for (const bad of ['"open', 'a:b', '(x', 'AND', 'x OR']) {
+      assert.throws(() => logs.query({ search: bad, instance: 'alice', limit: 10 }), LogSearchError, bad);
+      assert.throws(() => logs.query({ search: bad, limit: 10 }), LogSearchError, `${bad} (index)`);
+    }
+  });
+
+  it("reads only the scope's rows however many of other tenants' lines match, and yields to the event loop", async () => {
+    logs.append(Array.from({ length: 3000 }, (_, i) => line(i % 100 === 0 ? `alice secret ${i}` : `alice line ${i}`, 1000 + i)));
+    const aliceOnly = await logs.queryAsync({ search: 'secret', instance: 'alice', limit: 100 });
+    assert.equal(aliceOnly.length, 30);
+    const rowsReadBefore = aliceOnly.scan!.scanned;
+    assert.equal(rowsReadBefore, 3000);
+    // Bob writes 20,000 lines, all containing the word alice searches for.
+    logs.append(Array.from({ length: 20_000 }, (_, i) => line(`bob secret ${i}`, 5000 + i, { instance: 'bob' })));
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    const after = await logs.queryAsync({ search: 'secret', instance: 'alice', limit: 100 });
+    clearInterval(ticker);
+    assert.deepEqual(after.map((l) => l.text), aliceOnly.map((l) => l.text), 'only alice\'s lines');
+    assert.equal(after.scan!.scanned, rowsReadBefore, "the search read as many rows as before bob's lines existed");
+    assert.ok(turns > 0, 'timers ran during the search: the event loop was not held for its whole length');
+    // A missing word costs the same reading as a frequent one.
+    const missing = await logs.queryAsync({ search: 'nowhere', instance: 'alice', limit: 100 });
+    assert.equal(missing.scan!.scanned, rowsReadBefore);
+  });
+});

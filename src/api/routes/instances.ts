@@ -1,7 +1,7 @@
 // /api/instances: list, spawn, stop, restart, weight, health, detail.
 import { Hono } from 'hono';
 import { formatKey, type InstanceKey } from '../../util/instance-key.js';
-import { requireInstanceAccess } from '../access.js';
+import { requireAdmin, requireInstanceAccess, requireSpawnRight } from '../access.js';
 import { audited } from '../audit-trail.js';
 import type { InstanceHealthResponse, SpawnResponse, WeightResponse } from '../contract.js';
 import type { ApiContext, ApiEnv } from '../env.js';
@@ -32,7 +32,7 @@ export function instanceRoutes(ctx: ApiContext): Hono<ApiEnv> {
   r.post('/spawn', async (c) => {
     const body = await readJsonObject(c, ['process', 'id']);
     const key = { service: labelField(body, 'process', 'service name'), id: labelField(body, 'id', 'instance id') };
-    requireInstanceAccess(c, key);
+    requireSpawnRight(c, key, ctx.security().tenantSpawn, 'spawn');
     const services = ctx.control.services();
     if (!services.includes(key.service)) throw new HttpError(404, `service "${key.service}" is not defined in the config (defined: ${services.join(', ') || 'none'})`);
     const found = ctx.control.get(key);
@@ -49,7 +49,7 @@ export function instanceRoutes(ctx: ApiContext): Hono<ApiEnv> {
 
   r.delete('/:instance', async (c) => {
     const key = instanceParam(c);
-    requireInstanceAccess(c, key);
+    requireSpawnRight(c, key, ctx.security().tenantSpawn, 'stop');
     existing(key);
     await audited(ctx, c, 'stop', formatKey(key), {}, () => ctx.control.stop(key));
     return c.body(null, 204);
@@ -65,7 +65,8 @@ export function instanceRoutes(ctx: ApiContext): Hono<ApiEnv> {
 
   r.put('/:instance/weight', async (c) => {
     const key = instanceParam(c);
-    requireInstanceAccess(c, key);
+    // The weight splits a service route that other tenants' instances share: the operator's call.
+    requireAdmin(c, 'setting a weight');
     const body = await readJsonObject(c, ['weight']);
     const weight = intField(body, 'weight', 0, 100);
     const before = existing(key);

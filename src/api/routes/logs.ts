@@ -17,13 +17,15 @@ const REPLAY_LIMIT = 5000;
 export function logRoutes(ctx: ApiContext): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
 
-  r.get('/', (c) => {
+  r.get('/', async (c) => {
     const filters = parseLogFilters(c, ctx.now());
     const limit = intQuery(c, 'limit', 1, MAX_LOG_LIMIT) ?? DEFAULT_LOG_LIMIT;
     // The store answers newest first; the response is the newest `limit` lines in the order they
     // were written, like `tail -n`.
-    const lines = ctx.logs.query(toQuery(filters, limit)).reverse();
-    return c.json(lines.map(logJson));
+    const found = await ctx.logs.queryAsync(toQuery(filters, limit));
+    // A scoped search that stopped at its scan limit says so (older lines were not searched).
+    if (found.scan && !found.scan.complete) c.header('X-Tenement-Search-Scanned', String(found.scan.scanned));
+    return c.json([...found].reverse().map(logJson));
   });
 
   r.get('/stream', (c) => {
@@ -31,7 +33,21 @@ export function logRoutes(ctx: ApiContext): Hono<ApiEnv> {
     const lastEventId = parseLastEventId(c.req.header('last-event-id'));
     // Invalid search syntax must be a 400 now, not an error event after the stream has started.
     if (filters.search) ctx.logs.query(toQuery(filters, 1));
-    return streamSSE(c, (stream) => follow(ctx, stream, filters, lastEventId, c.req.raw.signal));
+    const tokenId = c.get('principal').tokenId;
+    const release = ctx.streamGuard.acquire(tokenId);
+    return streamSSE(c, async (stream) => {
+      // A revoked token's stream ends within streamGuard.recheckMs.
+      const unwatch = ctx.streamGuard.watch(tokenId, () => {
+        ctx.log.info('closing a log stream: its token was revoked', { token: tokenId });
+        void stream.writeSSE({ event: 'error', data: JSON.stringify({ error: `token ${tokenId} has been revoked` }) }).finally(() => stream.abort());
+      });
+      try {
+        await follow(ctx, stream, filters, lastEventId, c.req.raw.signal);
+      } finally {
+        unwatch();
+        release();
+      }
+    });
   });
   return r;
 }

@@ -7,6 +7,7 @@ import { audited } from '../audit-trail.js';
 import type { ServiceRoller } from '../contract.js';
 import type { ApiContext, ApiEnv } from '../env.js';
 import { HttpError } from '../errors.js';
+import { rollJson, serviceJson } from '../service-json.js';
 
 export function serviceRoutes(ctx: ApiContext): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
@@ -27,12 +28,12 @@ export function serviceRoutes(ctx: ApiContext): Hono<ApiEnv> {
   r.get('/', (c) => {
     requireAdmin(c, 'listing services');
     const roll = roller();
-    return c.json(ctx.control.services().map((s) => roll.describeService(s)));
+    return c.json(ctx.control.services().map((s) => serviceJson(roll.describeService(s))));
   });
 
   r.get('/:service', (c) => {
     requireAdmin(c, 'describing a service');
-    return c.json(roller().describeService(serviceParam(c.req.param('service'))));
+    return c.json(serviceJson(roller().describeService(serviceParam(c.req.param('service')))));
   });
 
   r.post('/:service/roll', async (c) => {
@@ -40,7 +41,7 @@ export function serviceRoutes(ctx: ApiContext): Hono<ApiEnv> {
     const service = serviceParam(c.req.param('service'));
     const roll = roller();
     const result = await audited(ctx, c, 'roll', service, {}, () => roll.rollService(service));
-    return c.json(result);
+    return c.json(rollJson(result));
   });
   return r;
 }

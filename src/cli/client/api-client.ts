@@ -123,6 +123,12 @@ export class ApiClient {
         for (const ev of parser.push(chunk.toString('utf8'))) {
           if (ev.event === 'log') onItem({ kind: 'log', line: JSON.parse(ev.data) as LogJson });
           else if (ev.event === 'missed') onItem({ kind: 'missed', missed: JSON.parse(ev.data) as MissedJson });
+          else if (ev.event === 'error') {
+            // The server ended the stream for a reason (e.g. the token was revoked).
+            failed = true;
+            reject(new Error((JSON.parse(ev.data) as { error?: string }).error ?? 'the server ended the log stream'));
+            return;
+          }
         }
       });
       stream.once('end', () => {

@@ -1,6 +1,7 @@
 // How client commands talk to the user: results on stdout (tables, JSON: safe to pipe), progress
 // and warnings on stderr through consola. Colours only on a terminal and never with NO_COLOR.
 import { createConsola, type ConsolaInstance } from 'consola';
+import { terminalSafe } from './terminal-safe.js';
 
 export function colorsEnabled(stream: NodeJS.WriteStream = process.stderr): boolean {
   const noColor = process.env.NO_COLOR;
@@ -29,7 +30,9 @@ export function printJson(value: unknown): void {
 }
 
 /** Left-aligned columns separated by two spaces, header first (like the original `ten ps`). */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(header: readonly string[], unsafeRows: readonly (readonly string[])[]): string {
+  // Cells carry labels and errors chosen by others: never raw control characters.
+  const rows = unsafeRows.map((r) => r.map(terminalSafe));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells

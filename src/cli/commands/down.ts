@@ -11,6 +11,7 @@ import { waitFor } from '../../util/wait.js';
 import { VERSION } from '../../version.js';
 import { resolveConfigFile } from '../config-file.js';
 import { ManagedCaddy } from '../../../caddy/managed-caddy.js';
+import { caddyProcessHost } from '../../routing/caddy-process-host.js';
 
 export function registerDown(program: Command): void {
   program
@@ -45,7 +46,7 @@ export function registerDown(program: Command): void {
           const supervisor = new Supervisor({ config, store, log });
           await supervisor.stopAll();
           supervisor.detach();
-          if (await new ManagedCaddy('caddy', dataDir, log).stop()) consola.info('stopped the managed Caddy');
+          if (await new ManagedCaddy('caddy', dataDir, log, caddyProcessHost()).stop()) consola.info('stopped the managed Caddy');
           consola.success('all instances stopped; `ten serve` starts them again');
         } finally {
           db.close();

@@ -4,6 +4,7 @@ import { dnsLabelProblem, parseKey } from '../../util/instance-key.js';
 import { ApiClient, type LogFilterParams } from '../client/api-client.js';
 import { connectionOptions, resolveConnection, type ConnectionFlags } from '../client/connection.js';
 import { colorsEnabled, print, say } from '../client/output.js';
+import { terminalSafe } from '../client/terminal-safe.js';
 
 function parseLimit(value: string): number {
   const n = Number(value);
@@ -28,7 +29,8 @@ const LEVEL_COLOR: Record<string, string> = { error: '\x1b[31m', warn: '\x1b[33m
 export function formatLogLine(l: LogJson, color: boolean): string {
   const level = l.level.toUpperCase().padEnd(5);
   const shown = color && LEVEL_COLOR[l.level] ? `${LEVEL_COLOR[l.level]}${level}\x1b[0m` : level;
-  return `${l.timestamp} ${l.process}:${l.instance_id} ${shown} ${l.message}`;
+  // Only the colours added here reach the terminal as escapes; everything from the tenant is shown escaped.
+  return `${terminalSafe(l.timestamp)} ${terminalSafe(l.process)}:${terminalSafe(l.instance_id)} ${shown} ${terminalSafe(l.message)}`;
 }
 
 export function registerLogs(program: Command): void {

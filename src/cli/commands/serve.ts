@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Controller, serverFd, type CaddyOptions, type ControllerOptions } from '../../controller/controller.js';
 import { HandoverClient, handOver, readUpgradeRequest, writeUpgradeResult } from '../../controller/handover.js';
-import { setFdsToMask, takeInheritedListener } from '../../controller/inherited-listener.js';
+import { takeInheritedListener } from '../../controller/inherited-listener.js';
 import { checkSchemaCompatible } from '../../store/schema-check.js';
 import { createLogger, type Logger } from '../../util/logger.js';
 import { VERSION } from '../../version.js';
@@ -20,6 +20,7 @@ interface ServeOptions {
   caddyAccessLog?: string;
   httpPort: number;
   httpHost: string;
+  allowEmptyDb?: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -37,6 +38,7 @@ export function registerServe(program: Command): void {
     .option('--http-host <addr>', 'address the managed Caddy listens on (0.0.0.0 for the world)', '127.0.0.1')
     .option('--caddy-access-log <file>', "external Caddy: its JSON access log file (default: found in Caddy's logging config)")
     .option('--no-caddy', 'run without Caddy (supervision and API only)')
+    .option('--allow-empty-db', 'start on an empty or missing tenement.db even though the data dir was used before (tokens, audit and instance records are lost)')
     .addHelpText(
       'after',
       `
@@ -53,7 +55,6 @@ Socket activation: with LISTEN_FDS (systemd), the controller listens on the inhe
           : { mode: 'managed', bin: opts.caddyBin ?? 'caddy', httpPort: opts.httpPort, httpHost: opts.httpHost };
       const listener = takeInheritedListener();
       if (listener) {
-        setFdsToMask(listener.fds);
         log.info('using an inherited listening socket', { fd: listener.fd, source: listener.source });
       }
       const handover = HandoverClient.fromEnv();
@@ -66,6 +67,10 @@ Socket activation: with LISTEN_FDS (systemd), the controller listens on the inhe
         caddy,
         log,
         listener,
+        // Kept for the whole life of the process, also when it serves again on its own socket
+        // after a failed upgrade.
+        noInherit: listener?.fds ?? [],
+        allowEmptyDb: opts.allowEmptyDb === true,
       };
       // One listener per signal for the whole life of the process: signals that arrive while
       // starting are kept for when the controller is up (the default action would exit at once),

@@ -1,8 +1,10 @@
 // `ten token-gen` (offline, on the server: opens the data dir's database directly; SQLite's WAL
 // mode allows that while a controller runs) and `ten token list|create|revoke` (through the API).
+import os from 'node:os';
 import type { Command } from 'commander';
 import { adminTokenPath, readAdminTokenFile, writeAdminTokenFile } from '../../auth/admin-token-file.js';
 import { hashToken, issueToken } from '../../auth/tokens.js';
+import { AuditStore } from '../../store/audit-store.js';
 import { openDatabase } from '../../store/database.js';
 import { TokenStore } from '../../store/token-store.js';
 import { dnsLabelProblem } from '../../util/instance-key.js';
@@ -17,6 +19,14 @@ interface TokenGenFlags {
   dataDir?: string;
   config?: string;
   json?: boolean;
+}
+
+function localUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
+  }
 }
 
 export function registerTokenGen(program: Command): void {
@@ -40,7 +50,19 @@ export function registerTokenGen(program: Command): void {
         const store = new TokenStore(db);
         const tenant = opts.tenant ?? null;
         const previous = tenant === null ? readAdminTokenFile(dataDir) : undefined;
-        const issued = issueToken(store, { tenant, label: opts.label ?? null });
+        // Audited like POST /api/tokens, in the same transaction as the token itself: a token that
+        // exists has its entry. The actor is the local user (this runs on the server, no API token).
+        const issued = db.transaction(() => {
+          const t = issueToken(store, { tenant, label: opts.label ?? null });
+          new AuditStore(db).record({
+            at: Date.now(),
+            actor: `local:${localUser()}`,
+            action: 'token.create',
+            target: tenant === null ? 'admin' : `tenant:${tenant}`,
+            detail: JSON.stringify({ id: t.record.id, via: 'ten token-gen', ...(opts.label ? { label: opts.label } : {}), ok: true }),
+          });
+          return t;
+        })();
         let file: string | undefined;
         if (tenant === null) file = writeAdminTokenFile(dataDir, issued.token);
         if (opts.json) printJson({ id: issued.record.id, tenant, token: issued.token, file: file ?? null });

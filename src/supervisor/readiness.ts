@@ -1,0 +1,44 @@
+// Waiting for a just-launched process to become healthy: probe it (short polls first, since most
+// apps are up within tens of milliseconds and every one counts on a wake) until it passes, its
+// process exits, or `startup_timeout` runs out.
+import { TimeoutError } from '../util/wait.js';
+import { probe as defaultProbe, type ProbeResult } from './health-probe.js';
+
+/** Thrown when the process exited while it was being waited for (the caller knows how). */
+export class ExitedBeforeReadyError extends Error {
+  constructor() {
+    super('exited');
+    this.name = 'ExitedBeforeReadyError';
+  }
+}
+
+export interface ReadinessTarget {
+  port: number;
+  /** The service's `health` path; a TCP connect when absent. */
+  health: string | undefined;
+  startupTimeoutS: number;
+  /** True once the process is known to have exited. */
+  exited: () => boolean;
+}
+
+export async function waitReady(
+  target: ReadinessTarget,
+  now: () => number = Date.now,
+  probe: (port: number, health: string | undefined, timeoutMs: number) => Promise<ProbeResult> = defaultProbe,
+): Promise<void> {
+  const deadline = now() + target.startupTimeoutS * 1000;
+  let interval = 5;
+  let last: ProbeResult | undefined;
+  for (;;) {
+    if (target.exited()) throw new ExitedBeforeReadyError();
+    const left = deadline - now();
+    if (left <= 0) {
+      throw new TimeoutError(`not healthy within startup_timeout (${target.startupTimeoutS} s)${last ? `: last check ${last.detail}` : ''}`);
+    }
+    last = await probe(target.port, target.health, Math.min(left, 2000));
+    if (last.ok) return;
+    if (target.exited()) throw new ExitedBeforeReadyError();
+    await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(1, deadline - now()))));
+    interval = Math.min(interval * 2, 50);
+  }
+}
