@@ -160,14 +160,14 @@ export class WakeEndpoint {
 
   private async wakeOneOf(candidates: InstanceRecord[]): Promise<InstanceRecord> {
     let left = candidates;
-    let lastError: unknown;
+    let lastError: Error | undefined;
     while (left.length > 0) {
       const pick = left.find((r) => r.observed === 'starting') ?? pickWeighted(left)!;
       try {
         const woken = await this.wakeInstance(pick.service, pick.id);
         if (woken) return woken;
       } catch (err) {
-        lastError = err;
+        lastError = err as Error;
       }
       left = left.filter((r) => r !== pick);
     }
