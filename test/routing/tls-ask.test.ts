@@ -4,9 +4,9 @@ import { describe, it } from 'node:test';
 import { TlsAsk } from '../../src/routing/tls-ask.js';
 
 /** Calls handle with fakes of the two objects it touches; returns the status and body written. */
-function ask(tls: TlsAsk, url: string): { status: number; body: string } {
+function ask(tls: TlsAsk, url: string, headers: http.IncomingHttpHeaders = {}): { status: number; body: string } {
   const out = { status: 0, body: '' };
-  const req = { url } as http.IncomingMessage;
+  const req = { url, headers } as http.IncomingMessage;
   const res = {
     writeHead(status: number) {
       out.status = status;
@@ -36,5 +36,23 @@ describe('TlsAsk', () => {
     hosts = new Set(['bob.notes.example.com']);
     assert.equal(ask(tls, `${TlsAsk.PATH}?domain=alice.notes.example.com`).status, 404, 'a removed instance is no longer approved');
     assert.equal(ask(tls, `${TlsAsk.PATH}?domain=bob.notes.example.com`).status, 200);
+  });
+
+  it('refuses requests that came through a proxy: only Caddy itself asks', () => {
+    const tls = new TlsAsk(() => new Set(['alice.notes.example.com']));
+    for (const header of ['x-forwarded-for', 'x-forwarded-host', 'forwarded', 'x-real-ip']) {
+      const res = ask(tls, `${TlsAsk.PATH}?domain=alice.notes.example.com`, { [header]: '203.0.113.7' });
+      assert.equal(res.status, 403, header);
+      assert.match(res.body, /answers Caddy's on-demand TLS only/);
+    }
+  });
+
+  it('matches its exact path only, with or without a query string', () => {
+    const at = (url: string) => TlsAsk.matches({ url } as http.IncomingMessage);
+    assert.equal(at('/caddy/ask'), true);
+    assert.equal(at('/caddy/ask?domain=x'), true);
+    assert.equal(at('/caddy/ask/x'), false);
+    assert.equal(at('/caddy/asking'), false);
+    assert.equal(at('/api/caddy/ask'), false);
   });
 });
