@@ -131,6 +131,7 @@ export class ManagedCaddy {
         e.code === 'ENOENT'
           ? `caddy binary "${this.bin}" not found: install Caddy (apt-get install -y caddy) or pass --caddy-bin`
           : `could not start caddy: ${e.message}`,
+        { cause: err },
       );
     }
     const { pid } = launched;

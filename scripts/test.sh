@@ -9,5 +9,8 @@ ensure_caddy
 ensure_socket_activate
 ensure_isolation_tools
 ensure_chromium
+# Lint and type-check first: they fail in seconds where the tests take minutes.
+npm run --silent lint
+npm run --silent typecheck
 npm run --silent build
 exec node scripts/run-tests.mjs "$@"

@@ -16,7 +16,7 @@ export function addGlobalOptions(program: Command): void {
     for (const name of GLOBAL) {
       if (!action.options.some((o) => o.attributeName() === name)) continue;
       if (action.getOptionValue(name) !== undefined) continue;
-      const value = program.getOptionValue(name) ?? (name === 'dataDir' ? process.env.TENEMENT_DATA_DIR || undefined : undefined);
+      const value: unknown = program.getOptionValue(name) ?? (name === 'dataDir' ? process.env.TENEMENT_DATA_DIR || undefined : undefined);
       if (value !== undefined) action.setOptionValue(name, value);
     }
   });

@@ -1,25 +1,23 @@
 // Reading tenement.toml: file -> text -> TOML -> validated Config.
 import fs from 'node:fs';
-import { parse, TomlError } from 'smol-toml';
 import { ConfigError } from './errors.js';
+import { parseToml, TomlSyntaxError, type TomlDocument } from './toml.js';
 import { validateConfig, type ValidationResult } from './validate.js';
 
 /** Parses and validates config text; `file` names it in messages and anchors its relative paths. */
 export function parseConfigText(text: string, file: string): ValidationResult {
   // Editors on Windows save a BOM that TOML parsers reject as a stray character.
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  let raw: unknown;
+  let doc: TomlDocument;
   try {
-    raw = parse(source);
+    doc = parseToml(source);
   } catch (err) {
-    if (err instanceof TomlError) {
-      // The first line is the message; the rest is a code excerpt we replace with file:line.
-      const message = (err.message.split('\n')[0] ?? '').replace(/^Invalid TOML document:\s*/, '');
-      throw new ConfigError([{ file, line: err.line, key: '', message: `TOML syntax error at column ${err.column}: ${message}` }]);
+    if (err instanceof TomlSyntaxError) {
+      throw new ConfigError([{ file, line: err.line, key: '', message: `TOML syntax error at column ${err.column}: ${err.message}` }]);
     }
     throw err;
   }
-  return validateConfig(raw, source, file);
+  return validateConfig(doc.value, doc.index, file);
 }
 
 /** Reads, parses and validates a config file; throws ConfigError (with every problem) if it cannot be used. */

@@ -38,7 +38,7 @@ function isTable(value: unknown): value is Table {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
-// smol-toml builds prototype-less objects; hasOwn keeps `constructor`-like names from resolving to Object's.
+// Parsed tables are prototype-less (toml.ts); hasOwn also keeps `constructor`-like names from resolving to Object's in tables built elsewhere.
 function own(table: Table, key: string): unknown {
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
@@ -75,10 +75,10 @@ class Validator {
   private readonly defined = new Set<string>();
 
   constructor(
-    source: string,
+    source: string | SourceIndex,
     private readonly file: string,
   ) {
-    this.index = indexSource(source);
+    this.index = typeof source === 'string' ? indexSource(source) : source;
     this.dir = path.dirname(path.resolve(file));
   }
 
@@ -318,7 +318,7 @@ class Validator {
           const value = this.field(spec, raw, kat);
           values[spec.key] = value ?? spec.default;
           if (spec.notEnforced && value !== undefined) {
-            this.warn(kat, `accepted but not enforced yet: ${spec.notEnforced} (${spec.key} = ${String(value)} has no effect)`);
+            this.warn(kat, `accepted but not enforced yet: ${spec.notEnforced} (${spec.key} = ${describeValue(value)} has no effect)`);
           }
         }
       }
@@ -519,11 +519,11 @@ function byLine(a: ConfigIssue, b: ConfigIssue): number {
 }
 
 /**
- * Checks parsed TOML (`raw`) against the schema; `source` is the text it came from (for line
- * numbers) and `file` its path (for messages; relative paths in the config resolve against its folder).
+ * Checks parsed TOML (`raw`) against the schema; `source` says where its keys are (the index
+ * parsing made, or the text it came from) and `file` its path (for messages; relative paths in the config resolve against its folder).
  * Throws ConfigError listing every error, sorted by line.
  */
-export function validateConfig(raw: unknown, source: string, file: string): ValidationResult {
+export function validateConfig(raw: unknown, source: string | SourceIndex, file: string): ValidationResult {
   const v = new Validator(source, file);
   const config = v.run(raw);
   if (v.errors.length > 0) throw new ConfigError([...v.errors].sort(byLine));

@@ -12,7 +12,7 @@ export interface ConfigWatcherOptions {
   /** Called once per burst of edits, after `debounceMs` without another event. */
   onChange: (reason: string) => void;
   /** Quiet period after the last event. Default 150 ms. */
-  debounceMs?: number;
+  debounceMs?: number | undefined;
   /** A burst that never goes quiet still reloads at least this often. Default 2000 ms. */
   maxWaitMs?: number;
   log?: Logger;

@@ -84,7 +84,7 @@ export interface ControllerOptions {
    */
   noInherit?: readonly number[];
   /** Awaited before the data-dir lock is taken (a handover waits here for the old controller to let go). */
-  beforeLock?: (dataDir: string) => Promise<void>;
+  beforeLock?: ((dataDir: string) => Promise<void>) | undefined;
   /** How long close() lets in-flight requests finish before cutting them. */
   drainMs?: number;
   /** Accept an empty or missing database in a data dir that was used before (`--allow-empty-db`). */
@@ -209,7 +209,7 @@ export class Controller {
         httpListen: [`${httpHost}:${tls ? tls.httpPort : (opts.caddy.httpPort ?? 8000)}`],
         accessLogFile: accessLog,
         gracePeriodSec: 10,
-        tls: tls ? () => managedTls(tls, httpHost, `http://${controllerDial}/caddy/ask`) : undefined,
+        ...(tls ? { tls: () => managedTls(tls, httpHost, `http://${controllerDial}/caddy/ask`) } : {}),
       });
       if (tls) log.info('HTTPS in the managed Caddy', { domain: tls.domain, https: tls.httpsPort, http: tls.httpPort, issuer: tls.issuer, staging: tls.staging });
     } else if (opts.caddy.mode === 'external') {

@@ -15,7 +15,7 @@ import type { Supervisor } from '../supervisor/supervisor.js';
 import { signalGroup } from '../supervisor/process-group.js';
 import type { Logger } from '../util/logger.js';
 import { isAlive } from '../util/proc.js';
-import { delay } from '../util/wait.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 interface LegacyInstanceRow {
   service: string;

@@ -70,7 +70,7 @@ export function readManifest(root: string): Manifest | undefined {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new Error(`the install manifest ${file} is not valid JSON (${(err as Error).message}); repair it, or remove it and the files it listed by hand`);
+    throw new Error(`the install manifest ${file} is not valid JSON (${(err as Error).message}); repair it, or remove it and the files it listed by hand`, { cause: err });
   }
   if (!isManifest(parsed)) {
     throw new Error(`the install manifest ${file} is not one this version of ten understands; repair it, or remove it and the files it listed by hand`);

@@ -129,7 +129,7 @@ export class InstanceCgroup {
           fs.writeFileSync(control, want.map((c) => `+${c}`).join(' '));
         } catch (err) {
           throw new CgroupError(
-            `cannot enable the ${want.join(', ')} controller(s) in ${control} (${(err as NodeJS.ErrnoException).code ?? err}); ` +
+            `cannot enable the ${want.join(', ')} controller(s) in ${control} (${(err as NodeJS.ErrnoException).code ?? String(err)}); ` +
               `available: ${safeRead(path.join(dir, 'cgroup.controllers')).trim() || 'none'}`,
           );
         }

@@ -15,12 +15,12 @@ export interface RouteSyncOptions {
   /** Coalescing window for change bursts. */
   debounceMs?: number;
   /** How often Caddy's copy is checked for drift. */
-  verifyMs?: number;
-  onPush?: (ok: boolean, ms: number) => void;
+  verifyMs?: number | undefined;
+  onPush?: ((ok: boolean, ms: number) => void) | undefined;
   /** The version a route carries (see caddy/routes.ts); verification then reads only that. */
-  version?: (route: CaddyRoute) => string | undefined;
+  version?: ((route: CaddyRoute) => string | undefined) | undefined;
   /** Called whenever Caddy is known to hold `route` (pushed, adopted, or found unchanged). */
-  onApplied?: (route: CaddyRoute) => void;
+  onApplied?: ((route: CaddyRoute) => void) | undefined;
 }
 
 export interface RouteSyncStats {

@@ -14,7 +14,7 @@ import { forward, forwardUpgrade } from './forward.js';
 
 export interface WakeEndpointDeps {
   key: string;
-  supervisor: Supervisor;
+  supervisor: Pick<Supervisor, 'get' | 'list' | 'wake' | 'touch'>;
   config: () => Config;
   log: Logger;
   onWake?: (record: InstanceRecord, ms: number) => void;
@@ -195,14 +195,14 @@ export class WakeEndpoint {
 
   private async wakeOneOf(candidates: InstanceRecord[]): Promise<InstanceRecord> {
     let left = candidates;
-    let lastError: unknown;
+    let lastError: Error | undefined;
     while (left.length > 0) {
       const pick = left.find((r) => r.observed === 'starting') ?? pickWeighted(left)!;
       try {
         const woken = await this.wakeInstance(pick.service, pick.id);
         if (woken) return woken;
       } catch (err) {
-        lastError = err;
+        lastError = err as Error;
       }
       left = left.filter((r) => r !== pick);
     }

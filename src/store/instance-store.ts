@@ -26,6 +26,9 @@ interface InstanceRow {
 
 type Field = Exclude<keyof InstanceRecord, 'service' | 'id'>;
 
+/** Fields to change; a field given as undefined is left alone (null clears a nullable one). */
+export type InstancePatch = { [K in keyof InstanceRecord]?: InstanceRecord[K] | undefined };
+
 // The only place camelCase meets snake_case. Also the whitelist for update(): patch keys become
 // column names in SQL text, so nothing outside this map may get there.
 const COLUMN: { readonly [K in Field]-?: string } = {
@@ -156,7 +159,7 @@ export class InstanceStore {
    * or undefined if the instance does not exist (it may have been removed concurrently).
    * service and id are the key and cannot be changed here.
    */
-  update(service: string, id: string, patch: Partial<InstanceRecord>): InstanceRecord | undefined {
+  update(service: string, id: string, patch: InstancePatch): InstanceRecord | undefined {
     const sets: string[] = [];
     const values: unknown[] = [];
     for (const [key, value] of Object.entries(patch)) {

@@ -19,7 +19,7 @@ export interface LogQuery {
    * FTS5 query: words (all must match), "exact phrase", prefix*, OR, NOT, (groups). Blank = no
    * search. Invalid syntax throws LogSearchError.
    */
-  search?: string;
+  search?: string | undefined;
   /** Only lines at or after this time (epoch ms). */
   since?: number;
   /** Only lines with a larger id (for following: pass the last id seen). */

@@ -54,7 +54,7 @@ function pick(cols: Set<string>, ...names: string[]): string | undefined {
 function str(row: Row, col: string | undefined): string | null {
   if (col === undefined) return null;
   const v = row[col];
-  return v === null || v === undefined ? null : String(v);
+  return v === null || v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | bigint | boolean);
 }
 
 /** RFC 3339 / SQLite datetime text or epoch (s or ms) -> epoch ms; `fallback` when unreadable. */

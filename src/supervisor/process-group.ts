@@ -1,6 +1,6 @@
 // Every instance runs in its own process group (it is spawned detached, i.e. as a session leader),
 // so signals go to the whole group: `sh -c 'child & exec app'`, `go run`, `uv run` leave nothing behind.
-import { delay } from '../util/wait.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** Sends `signal` to every process of the group led by `pgid`. Returns false if the group is gone. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {

@@ -20,7 +20,8 @@ export class FileFollower {
   private inode: number | undefined;
   private partial = '';
   private timer: NodeJS.Timeout | undefined;
-  private reading = false;
+  /** The read in progress; reads never overlap. */
+  private reading: Promise<void> | undefined;
   private started = false;
 
   constructor(private readonly opts: FollowerOptions) {}
@@ -35,7 +36,8 @@ export class FileFollower {
     } catch {
       this.offset = 0;
     }
-    this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 200);
+    // A tick finding a read in progress skips: that read or the next tick gets the new lines.
+    this.timer = setInterval(() => void (this.reading ?? this.poll()), this.opts.pollMs ?? 200);
     this.timer.unref();
     void this.poll();
   }
@@ -45,10 +47,22 @@ export class FileFollower {
     this.timer = undefined;
   }
 
-  /** Reads whatever is new now (also used by tests instead of waiting for the timer). */
+  /**
+   * Reads whatever is new now (also used by tests instead of waiting for the timer). Everything
+   * written before the call has been delivered when it resolves: a read already in progress may
+   * have looked at the file too early, so this one waits for it and then reads again.
+   */
   async poll(): Promise<void> {
-    if (this.reading) return;
-    this.reading = true;
+    while (this.reading) await this.reading;
+    this.reading = this.read();
+    try {
+      await this.reading;
+    } finally {
+      this.reading = undefined;
+    }
+  }
+
+  private async read(): Promise<void> {
     try {
       let st: fs.Stats;
       try {
@@ -86,8 +100,6 @@ export class FileFollower {
       }
     } catch (err) {
       this.opts.onError?.(err as Error);
-    } finally {
-      this.reading = false;
     }
   }
 }

@@ -1,4 +1,5 @@
 // Waiting on a condition with a deadline: the only way tenement (and its tests) wait for readiness.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DomainError } from './domain-error.js';
 
 export class TimeoutError extends DomainError<'timeout'> {
@@ -8,21 +9,6 @@ export class TimeoutError extends DomainError<'timeout'> {
   }
 }
 
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 export interface WaitOptions {
   timeoutMs: number;
   /** First poll interval; grows by half each round up to maxIntervalMs. */
@@ -30,6 +16,7 @@ export interface WaitOptions {
   maxIntervalMs?: number;
   /** What was being waited for, for the timeout message. */
   what?: string;
+  /** Aborting it rejects the wait with an AbortError. */
   signal?: AbortSignal;
 }
 
@@ -43,7 +30,7 @@ export async function waitFor<T>(check: () => T | undefined | false | Promise<T 
     if (value !== undefined && value !== false) return value as T;
     const left = deadline - Date.now();
     if (left <= 0) throw new TimeoutError(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what ?? 'a condition'}`);
-    await delay(Math.min(interval, left), opts.signal);
+    await sleep(Math.min(interval, left), undefined, opts.signal ? { signal: opts.signal } : {});
     interval = Math.min(Math.ceil(interval * 1.5), maxInterval);
   }
 }

@@ -157,7 +157,7 @@ export interface TestApiOptions {
   streamBuffer?: number;
   services?: string[];
   security?: ApiDeps['security'];
-  streamGuard?: (tokens: TokenStore) => ApiDeps['streamGuard'];
+  streamGuard?: (tokens: TokenStore) => NonNullable<ApiDeps['streamGuard']>;
 }
 
 export async function startTestApi(opts: TestApiOptions = {}): Promise<TestApi> {

@@ -205,6 +205,7 @@ describe('terminal escapes from tenants and token labels (hardening #9)', () => 
     t.deps.tokens.insert({ id: 'tok_e5c4pe5e5c4p', tenant: 'eve', hash: 'h'.repeat(64), label: 'ci\x1b[31mRED\u202ecod.exe', createdAt: Date.now(), lastUsedAt: null, revokedAt: null });
     for (const res of [await ten(['logs', 'web:eve']), await ten(['logs', 'web:eve'], { FORCE_COLOR: '1' }), await ten(['token', 'list'])]) {
       assert.equal(res.code, 0, res.stderr);
+      // eslint-disable-next-line no-control-regex -- looking for them is the point
       assert.doesNotMatch(res.stdout, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, `raw control characters in:\n${JSON.stringify(res.stdout)}`);
     }
     const logs = await ten(['logs', 'web:eve']);
@@ -213,6 +214,7 @@ describe('terminal escapes from tenants and token labels (hardening #9)', () => 
     const tokens = await ten(['token', 'list']);
     assert.ok(tokens.stdout.includes('ci\\e[31mRED\\u202ecod.exe'), tokens.stdout);
     const json = await ten(['logs', 'web:eve', '--json']);
+    // eslint-disable-next-line no-control-regex -- looking for them is the point
     assert.doesNotMatch(json.stdout, /\x1b/, 'JSON escapes them too');
   });
 });

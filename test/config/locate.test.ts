@@ -15,7 +15,7 @@ const SOURCE = [
   'multi [line] = "string"', //                     10
   'idle_timeout = 4"""', //                         11
   'env.A = "1"', //                                 12
-  'env = "ignored-duplicate-for-locate"', //        13
+  '# env = "x" here would redefine env: not TOML', // 13
   '', //                                            14
   "[ service . 'lit.key' ]", //                     15
   'args = ["a", "b",', //                           16

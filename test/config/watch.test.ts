@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigWatcher } from '../../src/config/watch.js';
-import { delay, waitFor } from '../../src/util/wait.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { waitFor } from '../../src/util/wait.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 interface Seen {

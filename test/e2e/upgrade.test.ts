@@ -67,12 +67,14 @@ function instances(dataDir: string) {
 }
 
 /** Client loops through Caddy; each target's failures are counted separately. */
+type LoadKind = 'running' | 'sleeping' | 'api';
+
 function startLoad(httpPort: number) {
   const agent = new http.Agent({ keepAlive: false });
-  const failures: Record<string, string[]> = { running: [], sleeping: [], api: [] };
-  const ok: Record<string, number> = { running: 0, sleeping: 0, api: 0 };
+  const failures: Record<LoadKind, string[]> = { running: [], sleeping: [], api: [] };
+  const ok: Record<LoadKind, number> = { running: 0, sleeping: 0, api: 0 };
   let stop = false;
-  const one = async (kind: 'running' | 'sleeping' | 'api', host: string, p: string, method: 'GET' | 'POST') => {
+  const one = async (kind: LoadKind, host: string, p: string, method: 'GET' | 'POST') => {
     try {
       const r = await got(`http://127.0.0.1:${httpPort}${p}`, {
         method,
@@ -83,10 +85,10 @@ function startLoad(httpPort: number) {
         retry: { limit: 0 },
         timeout: { request: 15_000 },
       });
-      if (r.statusCode === 200) ok[kind]!++;
-      else failures[kind]!.push(`${method} ${host}${p}: HTTP ${r.statusCode} ${r.body.slice(0, 100)}`);
+      if (r.statusCode === 200) ok[kind]++;
+      else failures[kind].push(`${method} ${host}${p}: HTTP ${r.statusCode} ${r.body.slice(0, 100)}`);
     } catch (err) {
-      failures[kind]!.push(`${method} ${host}${p}: ${(err as Error).message}`);
+      failures[kind].push(`${method} ${host}${p}: ${(err as Error).message}`);
     }
   };
   const loop = async (fn: () => Promise<void>, pauseMs: number) => {

@@ -148,29 +148,3 @@ test('a WebSocket to a sleeping instance wakes it, and an open stream keeps it f
     },
   );
 });
-
-test('hardening #4: requests to a service whose members all sleep wake one member; the rest stay asleep', async () => {
-  const ids = ['m1', 'm2', 'm3', 'm4'];
-  await withStack(
-    (d) => config(d, ids),
-    async (s) => {
-      for (const id of ids) await sleepInstance(s, id);
-      // Concurrent anonymous requests share one wake.
-      const answers = await Promise.all(Array.from({ length: 6 }, () => s.request('api.localhost')));
-      for (const a of answers) assert.equal(a.statusCode, 200, a.body);
-      const states = () => ids.map((id) => s.controller.supervisor.get({ service: 'api', id })!.observed);
-      assert.equal(states().filter((x) => x === 'running').length, 1, `one member woken: ${states().join(' ')}`);
-      const woken = (JSON.parse(answers[0]!.body) as Answer).id;
-      for (const a of answers) assert.equal((JSON.parse(a.body) as Answer).id, woken, 'all served by the woken member');
-      // Later requests are served by the running member without waking more.
-      for (let i = 0; i < 5; i++) assert.equal((await s.request('api.localhost')).statusCode, 200);
-      assert.deepEqual(states().filter((x) => x !== 'running'), ['asleep', 'asleep', 'asleep'], states().join(' '));
-      // A member's own host still wakes it.
-      const other = ids.find((id) => id !== woken)!;
-      const direct = await s.request(`${other}.api.localhost`);
-      assert.equal(direct.statusCode, 200);
-      assert.equal((JSON.parse(direct.body) as Answer).id, other);
-      assert.equal(states().filter((x) => x === 'running').length, 2, states().join(' '));
-    },
-  );
-});

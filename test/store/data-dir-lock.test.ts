@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { acquireDataDirLock, DataDirLockedError, LOCK_FILE, readDataDirLock } from '../../src/store/data-dir-lock.js';
 import { isAlive, isSameProcess, readProcStartTime } from '../../src/util/proc.js';
+import { waitFor } from '../../src/util/wait.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const cleanups: (() => void)[] = [];
@@ -60,12 +61,15 @@ describe('acquireDataDirLock', () => {
     assert.ok(!Number.isNaN(Date.parse(onDisk.acquiredAt)));
     assert.deepEqual(readDataDirLock(dir), lock.info);
 
-    assert.throws(() => acquireDataDirLock(dir), (err: unknown) => {
-      assert.ok(err instanceof DataDirLockedError);
-      assert.ok(err.message.includes(`data dir ${dir} is owned by the controller with pid ${process.pid} since ${lock.info.acquiredAt}`), err.message);
-      assert.match(err.message, new RegExp(`\`ten down\` / kill ${process.pid}\\) or use another --data-dir`));
-      return true;
-    });
+    assert.throws(
+      () => acquireDataDirLock(dir),
+      (err: unknown) => {
+        assert.ok(err instanceof DataDirLockedError);
+        assert.ok(err.message.includes(`data dir ${dir} is owned by the controller with pid ${process.pid} since ${lock.info.acquiredAt}`), err.message);
+        assert.match(err.message, new RegExp(`\`ten down\` / kill ${process.pid}\\) or use another --data-dir`));
+        return true;
+      },
+    );
 
     assert.equal(lock.release(), true);
     assert.equal(fs.existsSync(path.join(dir, LOCK_FILE)), false);
@@ -122,33 +126,44 @@ describe('acquireDataDirLock', () => {
     const dir = dataDir();
     writeLock(dir, { pid: await deadPid(), startTime: '1', acquiredAt: 'then', version: 'old' });
     const moduleUrl = new URL('../../src/store/data-dir-lock.js', import.meta.url).href;
+    // Each child says "ready" once loaded and tries only when the parent says "go" (all at once);
+    // the winner holds the lock until its stdin ends, which the parent does once every child has
+    // answered, so a slow child cannot come after the winner let go.
     const script = `
       const { acquireDataDirLock } = await import(${JSON.stringify(moduleUrl)});
-      await new Promise((r) => setTimeout(r, Number(process.env.START_AT) - Date.now()));
+      const lines = (await import('node:readline')).createInterface({ input: process.stdin });
+      process.stdout.write('ready\\n');
+      for await (const _ of lines) break;
+      let lock;
       try {
-        const lock = acquireDataDirLock(process.env.DIR);
-        process.stdout.write('won');
-        await new Promise((r) => setTimeout(r, 1500));
-        lock.release();
+        lock = acquireDataDirLock(process.env.DIR);
+        process.stdout.write('won\\n');
       } catch (err) {
-        process.stdout.write(err.name);
-      }`;
-    const startAt = String(Date.now() + 700); // all children try at the same moment
-    const results = await Promise.all(
-      Array.from({ length: 6 }, () => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-          env: { ...process.env, DIR: dir, START_AT: startAt },
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        return new Promise<string>((resolve) => child.once('exit', () => resolve(out)));
-      }),
-    );
+        process.stdout.write(err.name + '\\n');
+      }
+      process.stdin.resume();
+      process.stdin.once('end', () => lock?.release());`;
+    const children = Array.from({ length: 6 }, () => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, DIR: dir }, stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      /** The first n complete lines the child wrote. */
+      const lines = (n: number) => out.split('\n').slice(0, -1).slice(0, n);
+      return { child, lines, exited };
+    });
+    try {
+      await waitFor(() => children.every((c) => c.lines(1).length === 1), { timeoutMs: 15_000, what: 'every child ready' });
+      for (const c of children) c.child.stdin.write('go\n');
+      await waitFor(() => children.every((c) => c.lines(2).length === 2), { timeoutMs: 15_000, what: 'every child to try' });
+    } finally {
+      for (const c of children) c.child.stdin.end();
+      await Promise.all(children.map((c) => c.exited));
+    }
+    const results = children.map((c) => c.lines(2)[1]);
     assert.deepEqual(results.filter((r) => r === 'won').length, 1, results.join(','));
     assert.deepEqual(results.filter((r) => r === 'DataDirLockedError').length, 5, results.join(','));
     assert.equal(fs.existsSync(path.join(dir, LOCK_FILE)), false); // the winner released it
     assert.deepEqual(fs.readdirSync(dir), []); // no stale-* leftovers
   });
 });
-

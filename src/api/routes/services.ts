@@ -12,9 +12,9 @@ import { rollJson, serviceJson } from '../service-json.js';
 export function serviceRoutes(ctx: ApiContext): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
   const roller = (): ServiceRoller => {
-    const { describeService, rollService } = ctx.control;
-    if (!describeService || !rollService) throw new HttpError(503, 'this controller does not support rolling restarts');
-    return { describeService: describeService.bind(ctx.control), rollService: rollService.bind(ctx.control) };
+    const control = ctx.control;
+    if (!control.describeService || !control.rollService) throw new HttpError(503, 'this controller does not support rolling restarts');
+    return { describeService: control.describeService.bind(control), rollService: control.rollService.bind(control) };
   };
   const serviceParam = (raw: string | undefined): string => {
     const name = raw ?? '';

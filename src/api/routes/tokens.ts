@@ -1,6 +1,6 @@
 // /api/tokens (admin only): list, create tenant tokens, revoke. Admin tokens are created only by
 // `ten token-gen` on the server itself: holding an admin token is not enough to mint more.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { issueToken } from '../../auth/tokens.js';
 import { requireAdmin } from '../access.js';
 import { audited } from '../audit-trail.js';
@@ -14,7 +14,7 @@ const TOKEN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function tokenRoutes(ctx: ApiContext): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
-  r.use('*', async (c, next) => {
+  r.use('*', async (c: Context<ApiEnv>, next) => {
     requireAdmin(c, 'token management');
     await next();
   });

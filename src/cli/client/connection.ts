@@ -13,10 +13,10 @@ import { loadConfig } from '../../config/load.js';
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
 export interface ConnectionFlags {
-  server?: string;
-  token?: string;
-  dataDir?: string;
-  config?: string;
+  server?: string | undefined;
+  token?: string | undefined;
+  dataDir?: string | undefined;
+  config?: string | undefined;
 }
 
 export interface Connection {

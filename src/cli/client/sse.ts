@@ -1,4 +1,7 @@
-// A minimal Server-Sent Events parser: feed it text chunks, get complete events.
+// Server-Sent Events for the CLI and tests: feed text chunks, get complete events. The parsing is
+// eventsource-parser's (the WHATWG rules: CR/LF/CRLF, comments, field without a colon, BOM).
+import { createParser } from 'eventsource-parser';
+
 export interface SseEvent {
   event: string;
   data: string;
@@ -6,31 +9,17 @@ export interface SseEvent {
 }
 
 export class SseParser {
-  private buffer = '';
+  private completed: SseEvent[] = [];
+  private readonly parser = createParser({
+    // A browser's EventSource names an unnamed event "message"; so do we.
+    onEvent: (e) => this.completed.push({ event: e.event ?? 'message', data: e.data, id: e.id }),
+  });
 
   /** Returns the events completed by this chunk. Comments (": ...") are skipped. */
   push(chunk: string): SseEvent[] {
-    this.buffer += chunk;
-    const events: SseEvent[] = [];
-    for (;;) {
-      const m = /\r\n\r\n|\n\n|\r\r/.exec(this.buffer);
-      if (!m) break;
-      const block = this.buffer.slice(0, m.index);
-      this.buffer = this.buffer.slice(m.index + m[0].length);
-      let event = 'message';
-      let id: string | undefined;
-      const data: string[] = [];
-      for (const line of block.split(/\r\n|\n|\r/)) {
-        if (line === '' || line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-        else if (field === 'id') id = value;
-      }
-      if (data.length > 0) events.push({ event, data: data.join('\n'), id });
-    }
+    this.parser.feed(chunk);
+    const events = this.completed;
+    this.completed = [];
     return events;
   }
 }

@@ -5,6 +5,7 @@
 // JSON output needs none of this: JSON.stringify already escapes control characters.
 
 // C0 controls except tab, DEL, C1 controls, and the Unicode bidi embedding/override/isolate marks.
+// eslint-disable-next-line no-control-regex -- matching them is the point
 const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\x1b': '\\e' };

@@ -20,7 +20,7 @@ export function registerInit(program: Command): void {
         fs.writeFileSync(file, text, { flag: 'wx' });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new Error(`${file} already exists; not overwriting it (remove it first, or use --output for another file)`);
+          throw new Error(`${file} already exists; not overwriting it (remove it first, or use --output for another file)`, { cause: err });
         }
         throw err;
       }

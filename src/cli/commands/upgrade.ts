@@ -18,7 +18,7 @@ function tryRun(bin: string, args: string[]): string {
     return execFileSync(file, full, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).trim();
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`${bin} ${args.join(' ')} failed:\n${(e.stderr || e.stdout || e.message).trim()}`);
+    throw new Error(`${bin} ${args.join(' ')} failed:\n${(e.stderr || e.stdout || e.message).trim()}`, { cause: err });
   }
 }
 
