@@ -31,7 +31,7 @@ async function tenantLog(s: Stack, id: string, text: string, stream: 'stdout' | 
 
 test('the dashboard, in Chromium, through Caddy and on the controller port', async (t) => {
   await withStack(
-    (d) => tenantConfig(d, { instances: { api: ['alice'] } }),
+    (d) => tenantConfig(d, { instances: { api: ['alice'] }, settings: 'request_metrics = true' }),
     async (s) => {
       const gen = await runTen(['token-gen', '--data-dir', s.dataDir, '--json', '--label', 'dashboard-test'], { env: { TENEMENT_CONFIG: '' } });
       assert.equal(gen.code, 0, gen.stderr);

@@ -23,7 +23,7 @@ const requestCount = (samples: Sample[], service: string) =>
 
 test('3,000 requests with random hosts leave the metrics series count bounded', async () => {
   await withStack(
-    (d) => tenantConfig(d, { services: { api: '' }, instances: { api: ['alice'] } }),
+    (d) => tenantConfig(d, { services: { api: '' }, instances: { api: ['alice'] }, settings: 'request_metrics = true' }),
     async (s) => {
       // A known instance's request is labelled as before.
       assert.equal((await s.request('alice.api.localhost')).statusCode, 200);

@@ -305,7 +305,9 @@ test('clear errors: bwrap missing, an app its uid cannot read; user = "root" wit
           s.controller.control.spawn({ service: 'rootapp', id: 'a' }),
           (err: Error) => err.message.includes(`${appDir} is not searchable by uid`) && /move it/.test(err.message) && /user = "root"/.test(err.message),
         );
-        const health = await got(`http://127.0.0.1:${s.port}/health`).json<{ parts: Record<string, { ok: boolean; detail: string }> }>();
+        const health = await got(`http://127.0.0.1:${s.port}/health`, { headers: { authorization: `Bearer ${adminToken(s)}` } }).json<{
+          parts: Record<string, { ok: boolean; detail: string }>;
+        }>();
         assert.equal(health.parts.isolation?.ok, false);
         assert.match(health.parts.isolation!.detail, /bubblewrap/);
         const compat = await s.controller.control.spawn({ service: 'compat', id: 'a' });

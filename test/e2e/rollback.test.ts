@@ -35,7 +35,10 @@ health = "/health"
     assert.equal((await runTen(['--version'])).stdout.trim(), `tenement ${VERSION}`);
     assert.equal((await runTen(['config', '--config', config])).code, 0);
     const ctl = await startController({ config, logFile: log });
-    const health = await got(`http://127.0.0.1:${ctl.port}/health`).json<{ version: string }>();
+    const gen = await runTen(['token-gen', '--data-dir', dataDir, '--json'], { env: { TENEMENT_CONFIG: '' } });
+    assert.equal(gen.code, 0, gen.stderr);
+    const adminToken = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+    const health = await got(`http://127.0.0.1:${ctl.port}/health`, { headers: { authorization: `Bearer ${adminToken}` } }).json<{ version: string }>();
     assert.equal(health.version, VERSION, '/health reports the running version');
     await ctl.stop('SIGTERM');
 
