@@ -67,9 +67,7 @@ export class ManagedCaddy {
   ) {
     this.paths = managedCaddyPaths(dataDir);
     if (Buffer.byteLength(this.paths.adminSocket) > MAX_SOCKET_PATH) {
-      throw new Error(
-        `the Caddy admin socket path ${this.paths.adminSocket} is longer than ${MAX_SOCKET_PATH} bytes (a unix socket limit); use a shorter --data-dir`,
-      );
+      throw new Error(`the Caddy admin socket path ${this.paths.adminSocket} is longer than ${MAX_SOCKET_PATH} bytes (a unix socket limit); use a shorter --data-dir`);
     }
     this.admin = new CaddyAdminClient(this.adminAddress);
   }
@@ -128,9 +126,7 @@ export class ManagedCaddy {
     } catch (err) {
       const e = err as { code?: string; message: string };
       throw new Error(
-        e.code === 'ENOENT'
-          ? `caddy binary "${this.bin}" not found: install Caddy (apt-get install -y caddy) or pass --caddy-bin`
-          : `could not start caddy: ${e.message}`,
+        e.code === 'ENOENT' ? `caddy binary "${this.bin}" not found: install Caddy (apt-get install -y caddy) or pass --caddy-bin` : `could not start caddy: ${e.message}`,
         { cause: err },
       );
     }

@@ -109,18 +109,22 @@ function buildPlainConfig(o: ManagedConfigOptions): CaddyJson {
       // Caddy comes back with the routes of the moment.
       config: { persist: false },
     },
-    ...(logged ? { logging: {
-      logs: {
-        default: { exclude: [`http.log.access.${ACCESS_LOGGER}`] },
-        [ACCESS_LOGGER]: {
-          // The file writer has no coupling to a reader: Caddy never fails to load because
-          // tenement is down (a `net` writer would, on 2.6).
-          writer: { output: 'file', filename: o.accessLogFile, roll_size_mb: 50, roll_keep: 2 },
-          encoder: { format: 'json' },
-          include: [`http.log.access.${ACCESS_LOGGER}`],
-        },
-      },
-    } } : {}),
+    ...(logged
+      ? {
+          logging: {
+            logs: {
+              default: { exclude: [`http.log.access.${ACCESS_LOGGER}`] },
+              [ACCESS_LOGGER]: {
+                // The file writer has no coupling to a reader: Caddy never fails to load because
+                // tenement is down (a `net` writer would, on 2.6).
+                writer: { output: 'file', filename: o.accessLogFile, roll_size_mb: 50, roll_keep: 2 },
+                encoder: { format: 'json' },
+                include: [`http.log.access.${ACCESS_LOGGER}`],
+              },
+            },
+          },
+        }
+      : {}),
     apps: {
       http: {
         grace_period: `${o.gracePeriodSec}s`,

@@ -12,5 +12,6 @@ ensure_chromium
 # Lint and type-check first: they fail in seconds where the tests take minutes.
 npm run --silent lint
 npm run --silent typecheck
+npm run --silent format:check
 npm run --silent build
 exec node scripts/run-tests.mjs "$@"

@@ -10,14 +10,7 @@ import { statusOf } from './errors.js';
 
 const encode = (detail: Record<string, unknown>) => (Object.keys(detail).length ? JSON.stringify(detail) : null);
 
-export async function audited<T>(
-  ctx: ApiContext,
-  c: Context<ApiEnv>,
-  action: string,
-  target: string,
-  detail: Record<string, unknown>,
-  run: () => Promise<T>,
-): Promise<T> {
+export async function audited<T>(ctx: ApiContext, c: Context<ApiEnv>, action: string, target: string, detail: Record<string, unknown>, run: () => Promise<T>): Promise<T> {
   c.set('audited', true);
   let id: number | undefined;
   try {

@@ -3,19 +3,17 @@
 import type { RollOutcome, RollResponse, ServiceInstanceJson, ServiceJson, ServiceRollPlan } from './contract.js';
 
 export function serviceJson(plan: ServiceRollPlan): ServiceJson {
-  const instances = plan.instances.map(
-    ({ record: r, current, roll, reason }): ServiceInstanceJson => ({
-      instance: `${r.service}:${r.id}`,
-      state: r.observed,
-      desired: r.desired,
-      health: r.health,
-      weight: r.weight,
-      config_hash: r.configHash ?? null,
-      current,
-      roll,
-      reason,
-    }),
-  );
+  const instances = plan.instances.map(({ record: r, current, roll, reason }): ServiceInstanceJson => ({
+    instance: `${r.service}:${r.id}`,
+    state: r.observed,
+    desired: r.desired,
+    health: r.health,
+    weight: r.weight,
+    config_hash: r.configHash ?? null,
+    current,
+    roll,
+    reason,
+  }));
   return { service: plan.service, config_hash: plan.hash, instances, stale: instances.filter((i) => !i.current).length };
 }
 

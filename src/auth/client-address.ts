@@ -29,7 +29,11 @@ export function clientAddress(peer: string | undefined, forwardedFor: string | u
   if (!peer) return 'unknown';
   const real = normalize(peer);
   if (forwardedFor && trustedProxies.some((p) => normalize(p) === real)) {
-    const last = forwardedFor.split(',').map((s) => s.trim()).filter(Boolean).pop();
+    const last = forwardedFor
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .pop();
     if (last && isIP(last)) return normalize(last);
   }
   return real;

@@ -34,10 +34,7 @@ export function splitCommand(command: string): string[] {
     else if ('op' in part && part.op === 'glob') words.push((part as { pattern: string }).pattern);
     else if ('comment' in part) break;
     else if ('op' in part) {
-      throw new Error(
-        `contains the shell operator "${part.op}", but commands are not run through a shell; ` +
-          'use command = "sh" and args = ["-c", "..."] for shell features',
-      );
+      throw new Error(`contains the shell operator "${part.op}", but commands are not run through a shell; ` + 'use command = "sh" and args = ["-c", "..."] for shell features');
     }
   }
   if (words.length === 0) throw new Error('contains no program to run');

@@ -11,7 +11,9 @@ export interface RenderOptions {
 
 // smol-toml knows TOML quoting rules (keys needing quotes, escapes), so it renders each piece.
 function tomlKey(key: string): string {
-  return stringify({ [key]: 0 }).trim().replace(/ = 0$/, '');
+  return stringify({ [key]: 0 })
+    .trim()
+    .replace(/ = 0$/, '');
 }
 
 function tomlValue(value: unknown): string {

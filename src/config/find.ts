@@ -54,7 +54,7 @@ export function findConfigFile(options: FindConfigOptions): string {
   if (fromEnv !== undefined && fromEnv !== '') return explicit(fromEnv, cwd, CONFIG_ENV_VAR);
 
   const searched: string[] = [];
-  for (let dir = cwd; ; ) {
+  for (let dir = cwd; ;) {
     const candidate = path.join(dir, CONFIG_FILE_NAME);
     searched.push(candidate);
     if (isFile(candidate)) return candidate;

@@ -34,7 +34,10 @@ export function processDefinition(config: Config, service: ServiceConfig): Recor
 
 /** `sha256:` and 16 hex digits; equal definitions hash equal whatever the key order in the file. */
 export function serviceHash(config: Config, service: ServiceConfig): string {
-  const digest = crypto.createHash('sha256').update(canonicalJson(processDefinition(config, service))).digest('hex');
+  const digest = crypto
+    .createHash('sha256')
+    .update(canonicalJson(processDefinition(config, service)))
+    .digest('hex');
   return `sha256:${digest.slice(0, 16)}`;
 }
 

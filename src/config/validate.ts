@@ -7,16 +7,7 @@ import { splitCommand } from './command.js';
 import { dnsLabelProblem } from '../util/instance-key.js';
 import { ConfigError } from './errors.js';
 import { formatKeyPath, indexSource, type KeyPath, type SourceIndex } from './locate.js';
-import {
-  describeExpected,
-  ROUTING_SCHEMA,
-  schemaKeys,
-  SERVICE_SCHEMA,
-  SETTINGS_SCHEMA,
-  TLS_SCHEMA,
-  TOP_LEVEL_TABLES,
-  type KeySpec,
-} from './schema.js';
+import { describeExpected, ROUTING_SCHEMA, schemaKeys, SERVICE_SCHEMA, SETTINGS_SCHEMA, TLS_SCHEMA, TOP_LEVEL_TABLES, type KeySpec } from './schema.js';
 import { didYouMean, suggest } from './suggest.js';
 import { findUnknownPlaceholders, PLACEHOLDERS } from './template.js';
 import type { Config, ConfigIssue, Isolation, RoutingConfig, ServiceConfig, Settings, TlsSettings } from './types.js';
@@ -143,12 +134,7 @@ class Validator {
     const bad = () => this.error(at, `expected ${describeExpected(spec)}, found ${describeValue(value)}`);
     switch (spec.kind) {
       case 'integer':
-        if (
-          typeof value !== 'number' ||
-          !Number.isInteger(value) ||
-          (spec.min !== undefined && value < spec.min) ||
-          (spec.max !== undefined && value > spec.max)
-        ) {
+        if (typeof value !== 'number' || !Number.isInteger(value) || (spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
           bad();
           return undefined;
         }
@@ -217,7 +203,8 @@ class Validator {
       values[spec.key] = value ?? spec.default ?? (spec.kind === 'string-array' ? [] : undefined);
     }
     (values.trusted_proxies as string[]).forEach((p, i) => {
-      if (isIP(p) === 0) this.error([...at, 'trusted_proxies', i], `expected an IP address (the proxy's address as this server sees it, e.g. "127.0.0.1"), found ${JSON.stringify(p)}`);
+      if (isIP(p) === 0)
+        this.error([...at, 'trusted_proxies', i], `expected an IP address (the proxy's address as this server sees it, e.g. "127.0.0.1"), found ${JSON.stringify(p)}`);
     });
     const metricsToken = values.metrics_token as string | undefined;
     if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
@@ -365,15 +352,8 @@ class Validator {
 
   private placeholders(text: string, at: KeyPath): void {
     for (const name of findUnknownPlaceholders(text)) {
-      const hint =
-        name === 'socket'
-          ? ' ({socket} is not available: instances listen on a TCP port, use {port})'
-          : didYouMean(name, PLACEHOLDERS, (s) => `{${s}}`);
-      this.error(
-        at,
-        `unknown placeholder {${name}}${hint}; valid placeholders are ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')} ` +
-          '(write {{ and }} for literal braces)',
-      );
+      const hint = name === 'socket' ? ' ({socket} is not available: instances listen on a TCP port, use {port})' : didYouMean(name, PLACEHOLDERS, (s) => `{${s}}`);
+      this.error(at, `unknown placeholder {${name}}${hint}; valid placeholders are ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')} ` + '(write {{ and }} for literal braces)');
     }
   }
 
@@ -412,8 +392,7 @@ class Validator {
     if (isolation !== undefined && runtime !== undefined && isolation !== runtime) {
       this.error(
         [...at, 'runtime'],
-        `runtime = ${describeValue(runtime)} conflicts with isolation = ${describeValue(isolation)}; ` +
-          'runtime is the older name of isolation: keep only one of them',
+        `runtime = ${describeValue(runtime)} conflicts with isolation = ${describeValue(isolation)}; ` + 'runtime is the older name of isolation: keep only one of them',
       );
     }
     if (isolation === undefined && fromRuntime !== undefined) values.isolation = fromRuntime;
@@ -428,8 +407,7 @@ class Validator {
     if (!this.defined.has(value)) {
       this.error(
         at,
-        `names service ${JSON.stringify(value)}, which is not defined (there is no ${serviceHeader(value)} table)` +
-          didYouMean(value, this.defined, (s) => JSON.stringify(s)),
+        `names service ${JSON.stringify(value)}, which is not defined (there is no ${serviceHeader(value)} table)` + didYouMean(value, this.defined, (s) => JSON.stringify(s)),
       );
       return undefined;
     }

@@ -1,6 +1,15 @@
 // The operations the API offers, implemented on the supervisor and the router. Traffic changes
 // (weight, deploy, route) are each one Caddy change, pushed before the call returns.
-import { ControlPlaneError, type ControlPlane, type ControllerHealth, type DeployResult, type PartHealth, type RollOutcome, type ServiceRollPlan, type ServiceRoller } from '../api/contract.js';
+import {
+  ControlPlaneError,
+  type ControlPlane,
+  type ControllerHealth,
+  type DeployResult,
+  type PartHealth,
+  type RollOutcome,
+  type ServiceRollPlan,
+  type ServiceRoller,
+} from '../api/contract.js';
 import { instanceHost } from '../../caddy/routes.js';
 import type { Config } from '../config/types.js';
 import type { InstanceRecord } from '../store/types.js';

@@ -320,7 +320,9 @@ export class Controller {
       security: () => ({
         trustedProxies: this.config.settings.trusted_proxies,
         metricsToken: this.config.settings.metrics_token,
-        tenantSpawn: Object.values(this.config.services).filter((s) => s.tenant_spawn).map((s) => s.name),
+        tenantSpawn: Object.values(this.config.services)
+          .filter((s) => s.tenant_spawn)
+          .map((s) => s.name),
       }),
       tlsStatus: () => tlsStatus(tls, opts.caddy.mode),
     });

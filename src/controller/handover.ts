@@ -13,11 +13,7 @@ import path from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { HANDOVER_FD_ENV, HANDOVER_FROM_ENV } from './inherited-listener.js';
 
-export type HandoverMessage =
-  | { type: 'preflight'; version: string }
-  | { type: 'released' }
-  | { type: 'ready'; pid: number; version: string }
-  | { type: 'failed'; error: string };
+export type HandoverMessage = { type: 'preflight'; version: string } | { type: 'released' } | { type: 'ready'; pid: number; version: string } | { type: 'failed'; error: string };
 
 export interface UpgradeRequest {
   /** The `ten` to run; default: the running one (re-exec after an in-place install). */

@@ -59,7 +59,12 @@ export function planReload(prev: Config, next: Config, records: InstanceRecord[]
     );
   }
   if (!isDeepStrictEqual(s0.tls, s1.tls)) {
-    refusals.push(issue('settings.tls', '[settings.tls] cannot change while tenement runs (the Caddy it manages was configured with it at start); restart the controller to apply it, or undo the edit'));
+    refusals.push(
+      issue(
+        'settings.tls',
+        '[settings.tls] cannot change while tenement runs (the Caddy it manages was configured with it at start); restart the controller to apply it, or undo the edit',
+      ),
+    );
   }
   for (const key of Object.keys(s1) as (keyof Settings)[]) {
     if (key === 'tls' || (FROZEN_SETTINGS as readonly string[]).includes(key)) continue;

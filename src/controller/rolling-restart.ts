@@ -21,9 +21,7 @@ export function rollAction(r: InstanceRecord, hash: string): { roll: RollAction;
     case 'running':
       return { roll: 'restart', reason: null };
     case 'stopped':
-      return r.desired === 'running'
-        ? { roll: 'restart', reason: 'stopped though it should run: it is started with the current definition' }
-        : { roll: 'skip', reason: 'stopped' };
+      return r.desired === 'running' ? { roll: 'restart', reason: 'stopped though it should run: it is started with the current definition' } : { roll: 'skip', reason: 'stopped' };
     case 'asleep':
       return { roll: 'skip', reason: 'asleep: it starts with the current definition when woken' };
     case 'backoff':

@@ -44,7 +44,8 @@ export function tightenDataDir(dataDir: string): void {
   }
   for (const e of entries) {
     const p = path.join(dataDir, e.name);
-    if (e.isFile()) chmod(p, PRIVATE_FILE); // tenement.db*, backups, admin.token, controller.lock
+    if (e.isFile())
+      chmod(p, PRIVATE_FILE); // tenement.db*, backups, admin.token, controller.lock
     else if (e.name === '_logs' || e.name === '_caddy') privateTree(p);
     else if (e.name === '_run') {
       // gates/ stays readable: an external Caddy running as another user stats the gate files.

@@ -18,9 +18,7 @@ export interface HostIsolation {
 export function findTool(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
   const override = env[`TENEMENT_${name.toUpperCase()}`];
   const candidates =
-    override !== undefined
-      ? [override]
-      : [...(env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/bin'].filter(Boolean).map((d) => path.join(d, name));
+    override !== undefined ? [override] : [...(env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/bin'].filter(Boolean).map((d) => path.join(d, name));
   for (const c of candidates) {
     try {
       fs.accessSync(c, fs.constants.X_OK);
@@ -64,8 +62,8 @@ export function describeHost(h: HostIsolation): IsolationReport {
   if (h.cgroup && h.root) given.push(`limits with cgroup v${h.cgroup.version}: memory_limit_mb (memory + swap), cpu_shares, pids_limit`);
   else if (!h.cgroup) missing.push('resource limits: no cgroup hierarchy found');
   else missing.push('resource limits: cgroups need root (memory_limit_mb / cpu_shares make spawns fail; pids_limit is not applied)');
-  if (h.nft && h.root) given.push('network: per-uid nftables rules keep instances off the controller port, Caddy admin and other instances\' ports');
+  if (h.nft && h.root) given.push("network: per-uid nftables rules keep instances off the controller port, Caddy admin and other instances' ports");
   else if (!h.nft && h.root) missing.push('network rules: nft not found or not permitted (Debian package "nftables"; CAP_NET_ADMIN); instances can connect to each other\'s ports');
-  else missing.push('network rules: need root; instances can connect to each other\'s ports');
+  else missing.push("network rules: need root; instances can connect to each other's ports");
   return { given, missing };
 }

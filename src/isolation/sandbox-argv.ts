@@ -93,15 +93,7 @@ export function bwrapArgs(plan: SandboxPlan, opts: { userNamespace: boolean }): 
 
 /** setpriv arguments (up to `--`) that become `id` with nothing else: no groups, caps or new privileges. */
 export function setprivArgs(id: Identity): string[] {
-  return [
-    `--reuid=${id.uid}`,
-    `--regid=${id.gid}`,
-    '--clear-groups',
-    '--no-new-privs',
-    '--inh-caps=-all',
-    '--bounding-set=-all',
-    '--',
-  ];
+  return [`--reuid=${id.uid}`, `--regid=${id.gid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--'];
 }
 
 /** Paths that must show through the private tmpfs mounts: the workdir and the program, when they are under one. */

@@ -298,9 +298,16 @@ export class LogCapture {
     state.sizeChangedAt = now;
     this.opts.store.setOffset(f.file, 0, now);
     if (dropped > 0) {
-      this.opts.log.warn('instance log file reached twice log_file_max_mb before it could be indexed; emptied it, losing unindexed output', { file: f.file, droppedBytes: dropped });
+      this.opts.log.warn('instance log file reached twice log_file_max_mb before it could be indexed; emptied it, losing unindexed output', {
+        file: f.file,
+        droppedBytes: dropped,
+      });
     } else {
-      this.opts.log.info('emptied an instance log file (its lines are in the log store)', { file: f.file, bytes: size, reason: tooBig ? 'log_file_max_mb' : 'log_file_max_age_days' });
+      this.opts.log.info('emptied an instance log file (its lines are in the log store)', {
+        file: f.file,
+        bytes: size,
+        reason: tooBig ? 'log_file_max_mb' : 'log_file_max_age_days',
+      });
     }
   }
 

@@ -23,20 +23,17 @@ function requestHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
 /** Streams `req` to 127.0.0.1:port and the answer back to `res`. Resolves when the response ends. */
 export function forward(req: http.IncomingMessage, res: http.ServerResponse, port: number, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const upstream = http.request(
-      { host: '127.0.0.1', port, method: req.method, path: req.url, headers: requestHeaders(req), agent, timeout: timeoutMs },
-      (up) => {
-        const headers: http.OutgoingHttpHeaders = {};
-        for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
-        res.writeHead(up.statusCode ?? 502, up.statusMessage, headers);
-        up.pipe(res);
-        up.once('end', resolve);
-        up.once('error', () => {
-          res.destroy();
-          resolve();
-        });
-      },
-    );
+    const upstream = http.request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: requestHeaders(req), agent, timeout: timeoutMs }, (up) => {
+      const headers: http.OutgoingHttpHeaders = {};
+      for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, headers);
+      up.pipe(res);
+      up.once('end', resolve);
+      up.once('error', () => {
+        res.destroy();
+        resolve();
+      });
+    });
     upstream.once('timeout', () => upstream.destroy(new Error(`no answer within request_timeout (${timeoutMs / 1000} s)`)));
     upstream.once('error', (err) => {
       if (!res.headersSent) {

@@ -2,10 +2,7 @@
 // shared by activity tracking, metrics and on-demand TLS approval.
 import type { RoutingConfig } from '../config/types.js';
 
-export type HostTarget =
-  | { kind: 'instance'; service: string; id: string }
-  | { kind: 'service'; service: string }
-  | { kind: 'root' };
+export type HostTarget = { kind: 'instance'; service: string; id: string } | { kind: 'service'; service: string } | { kind: 'root' };
 
 /** Lower-cased host without port (Host headers may carry one). */
 export function bareHost(host: string): string {

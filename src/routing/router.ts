@@ -166,8 +166,8 @@ export class Router {
     // A request that passed the gate check a moment before the gate closed is not yet counted by
     // Caddy as in flight; give it time to reach the upstream.
     await delay(20);
-    await waitFor(async () => !(await isBusy(record)), { timeoutMs: maxMs, intervalMs: 10, maxIntervalMs: 100, what: `${formatKey(record)} to drain` }).catch(
-      () => this.opts.log.warn('stopping with requests still in flight', { instance: formatKey(record), waitedMs: maxMs }),
+    await waitFor(async () => !(await isBusy(record)), { timeoutMs: maxMs, intervalMs: 10, maxIntervalMs: 100, what: `${formatKey(record)} to drain` }).catch(() =>
+      this.opts.log.warn('stopping with requests still in flight', { instance: formatKey(record), waitedMs: maxMs }),
     );
   }
 }

@@ -23,9 +23,7 @@ export class AuditStore {
 
   constructor(db: Database.Database) {
     this.stmt = {
-      insert: db.prepare<[number, string, string, string, string | null]>(
-        'INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)',
-      ),
+      insert: db.prepare<[number, string, string, string, string | null]>('INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)'),
       list: db.prepare<{ since: number | null; target: string | null; limit: number }, AuditEntry>(
         `SELECT id, at, actor, action, target, detail FROM audit
          WHERE (@since IS NULL OR at >= @since) AND (@target IS NULL OR target = @target)

@@ -58,10 +58,7 @@ export interface AcquireOptions {
 const PARTIAL_GRACE_MS = 2000;
 const MAX_ATTEMPTS = 50;
 
-type Existing =
-  | { kind: 'gone' }
-  | { kind: 'lock'; info: DataDirLockInfo; raw: string }
-  | { kind: 'unreadable'; raw: string; ageMs: number };
+type Existing = { kind: 'gone' } | { kind: 'lock'; info: DataDirLockInfo; raw: string } | { kind: 'unreadable'; raw: string; ageMs: number };
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

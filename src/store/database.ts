@@ -202,7 +202,10 @@ function backupBeforeMigration(db: Database.Database, dir: string, version: numb
 function freshBackupName(dir: string, version: number): string {
   const plain = path.join(dir, `${DB_FILE}.v${version}.bak`);
   if (!fs.existsSync(plain)) return plain;
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'); // 20250101T120000Z
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z'); // 20250101T120000Z
   for (let n = 1; ; n++) {
     const candidate = path.join(dir, `${DB_FILE}.v${version}.${stamp}${n > 1 ? `-${n}` : ''}.bak`);
     if (!fs.existsSync(candidate)) return candidate;

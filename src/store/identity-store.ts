@@ -24,9 +24,7 @@ export class IdentityStore {
   constructor(private readonly db: Database.Database) {}
 
   get(service: string, id: string): InstanceIdentity | undefined {
-    return this.db
-      .prepare<[string, string], InstanceIdentity>('SELECT service, id, uid, gid FROM instance_identities WHERE service = ? AND id = ?')
-      .get(service, id);
+    return this.db.prepare<[string, string], InstanceIdentity>('SELECT service, id, uid, gid FROM instance_identities WHERE service = ? AND id = ?').get(service, id);
   }
 
   list(): InstanceIdentity[] {
@@ -42,12 +40,15 @@ export class IdentityStore {
     const run = this.db.transaction((): InstanceIdentity => {
       const existing = this.get(service, id);
       if (existing) return existing;
-      const taken = new Set(this.db.prepare<[], { uid: number }>('SELECT uid FROM instance_identities').all().map((r) => r.uid));
+      const taken = new Set(
+        this.db
+          .prepare<[], { uid: number }>('SELECT uid FROM instance_identities')
+          .all()
+          .map((r) => r.uid),
+      );
       for (let uid = range.start; uid <= range.end; uid++) {
         if (taken.has(uid) || !usable(uid)) continue;
-        this.db
-          .prepare('INSERT INTO instance_identities (service, id, uid, gid, created_at) VALUES (?, ?, ?, ?, ?)')
-          .run(service, id, uid, uid, now);
+        this.db.prepare('INSERT INTO instance_identities (service, id, uid, gid, created_at) VALUES (?, ?, ?, ?, ?)').run(service, id, uid, uid, now);
         return { service, id, uid, gid: uid };
       }
       throw new IdentityExhaustedError(range.start, range.end);

@@ -114,9 +114,7 @@ export class InstanceStore {
       list: db.prepare<{ service: string | null; id: string | null }, InstanceRow>(
         'SELECT * FROM instances WHERE (@service IS NULL OR service = @service) AND (@id IS NULL OR id = @id) ORDER BY service, id',
       ),
-      insert: db.prepare<Record<string, unknown>>(
-        `INSERT INTO instances (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`,
-      ),
+      insert: db.prepare<Record<string, unknown>>(`INSERT INTO instances (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`),
       delete: db.prepare<[string, string]>('DELETE FROM instances WHERE service = ? AND id = ?'),
       ports: db.prepare<[], number>('SELECT port FROM instances').pluck(),
       portHolder: db.prepare<[number], { service: string; id: string }>('SELECT service, id FROM instances WHERE port = ?'),
@@ -127,9 +125,7 @@ export class InstanceStore {
       ),
       pruneRestarts: db.prepare<[number]>('DELETE FROM restarts WHERE at < ?'),
       // max(): activity reports may arrive out of order; the timestamp never goes backwards.
-      touch: db.prepare<[number, string, string]>(
-        'UPDATE instances SET last_activity_at = max(coalesce(last_activity_at, 0), ?) WHERE service = ? AND id = ?',
-      ),
+      touch: db.prepare<[number, string, string]>('UPDATE instances SET last_activity_at = max(coalesce(last_activity_at, 0), ?) WHERE service = ? AND id = ?'),
     };
   }
 

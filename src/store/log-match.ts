@@ -10,10 +10,7 @@
 // Tokens follow FTS5's default unicode61 tokenizer: runs of letters and digits, case-folded,
 // diacritics removed.
 
-export type MatchNode =
-  | { kind: 'phrase'; tokens: string[]; prefix: boolean }
-  | { kind: 'and' | 'or'; items: MatchNode[] }
-  | { kind: 'not'; left: MatchNode; right: MatchNode };
+export type MatchNode = { kind: 'phrase'; tokens: string[]; prefix: boolean } | { kind: 'and' | 'or'; items: MatchNode[] } | { kind: 'not'; left: MatchNode; right: MatchNode };
 
 const TOKEN = /[\p{L}\p{N}\p{Co}]+/gu;
 

@@ -83,9 +83,7 @@ export class LogStore {
   constructor(db: Database.Database) {
     this.db = db;
     this.stmt = {
-      insert: db.prepare<[string, string, string, string, number, string]>(
-        'INSERT INTO logs (service, instance, stream, level, at, text) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
+      insert: db.prepare<[string, string, string, string, number, string]>('INSERT INTO logs (service, instance, stream, level, at, text) VALUES (?, ?, ?, ?, ?, ?)'),
       stats: db.prepare<[], { lines: number; bytes: number }>('SELECT lines, bytes FROM log_stats WHERE id = 1'),
       offset: db.prepare<[string], number>('SELECT byte_offset FROM log_offsets WHERE file = ?').pluck(),
       setOffset: db.prepare<[string, number, number]>(
@@ -189,9 +187,7 @@ export class LogStore {
     const search = q.search?.trim() ? q.search : undefined;
     add('id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH @search)', 'search', search);
     const sql =
-      'SELECT id, service, instance, stream, level, at, text FROM logs' +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ' ORDER BY at DESC, id DESC LIMIT @limit';
+      'SELECT id, service, instance, stream, level, at, text FROM logs' + (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') + ' ORDER BY at DESC, id DESC LIMIT @limit';
     let stmt = this.queries.get(sql);
     if (!stmt) {
       stmt = this.db.prepare<Record<string, unknown>, LogLine>(sql);

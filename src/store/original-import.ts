@@ -99,7 +99,14 @@ export function importOriginalV02(db: Database.Database, now: number = Date.now(
     const hash = db.prepare<[], string>(`SELECT value FROM ${ORIGINAL_CONFIG_TABLE} WHERE key = 'api_token_hash'`).pluck().get();
     const already = db.prepare<[], number>('SELECT count(*) FROM legacy_tokens WHERE prefix IS NULL').pluck().get()! > 0;
     if (hash && hash.startsWith('$argon2') && !already) {
-      insertToken(db, { id: importedTokenId('admin', 'api'), tenant: null, label: 'admin token of tenement 0.2 (config.api_token_hash)', createdAt: now, prefix: null, argon2: hash });
+      insertToken(db, {
+        id: importedTokenId('admin', 'api'),
+        tenant: null,
+        label: 'admin token of tenement 0.2 (config.api_token_hash)',
+        createdAt: now,
+        prefix: null,
+        argon2: hash,
+      });
       result.adminToken = true;
     }
   }

@@ -30,6 +30,12 @@ export function previousLifeSigns(dir: string, backups: readonly string[]): stri
   }
   // Tenement's own folders start with '_'; any other folder is a service's instance data.
   const services = entries.filter((e) => e.isDirectory() && !e.name.startsWith('_') && !e.name.startsWith('.')).map((e) => e.name);
-  if (services.length > 0) signs.push(`instance data of ${services.slice(0, 5).map((s) => `${s}/`).join(', ')}${services.length > 5 ? ', ...' : ''}`);
+  if (services.length > 0)
+    signs.push(
+      `instance data of ${services
+        .slice(0, 5)
+        .map((s) => `${s}/`)
+        .join(', ')}${services.length > 5 ? ', ...' : ''}`,
+    );
   return signs;
 }

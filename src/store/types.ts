@@ -4,14 +4,7 @@
 export type DesiredState = 'running' | 'asleep' | 'stopped';
 
 /** What the supervisor last saw. */
-export type ObservedState =
-  | 'starting'
-  | 'running'
-  | 'stopping'
-  | 'stopped'
-  | 'asleep'
-  | 'backoff'
-  | 'failed';
+export type ObservedState = 'starting' | 'running' | 'stopping' | 'stopped' | 'asleep' | 'backoff' | 'failed';
 
 export type HealthState = 'unknown' | 'healthy' | 'degraded' | 'unhealthy' | 'failed';
 

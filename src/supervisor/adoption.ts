@@ -18,10 +18,7 @@ export type AdoptionDecision =
   | { action: 'mark-asleep' }
   | { action: 'nothing' };
 
-export function decideAdoption(
-  row: Pick<InstanceRecord, 'desired' | 'observed' | 'pid'>,
-  facts: { serviceConfigured: boolean; alive: boolean },
-): AdoptionDecision {
+export function decideAdoption(row: Pick<InstanceRecord, 'desired' | 'observed' | 'pid'>, facts: { serviceConfigured: boolean; alive: boolean }): AdoptionDecision {
   if (!facts.serviceConfigured) return { action: 'leave-orphan' };
   if (row.desired === 'running' && facts.alive) return { action: 'adopt' };
   if (facts.alive && row.pid !== null) return { action: 'finish-stop', observed: row.desired === 'asleep' ? 'asleep' : 'stopped' };

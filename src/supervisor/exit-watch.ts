@@ -21,11 +21,7 @@ export interface ExitWatch {
   cancel(): void;
 }
 
-export function watchExit(
-  target: { pid: number; startTime: string | null; child?: ChildProcess | undefined },
-  onExit: (info: ExitInfo) => void,
-  pollMs = 500,
-): ExitWatch {
+export function watchExit(target: { pid: number; startTime: string | null; child?: ChildProcess | undefined }, onExit: (info: ExitInfo) => void, pollMs = 500): ExitWatch {
   if (target.child) {
     const child = target.child;
     const handler = (code: number | null, signal: NodeJS.Signals | null) => onExit({ code, signal, known: true });

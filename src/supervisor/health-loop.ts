@@ -23,11 +23,7 @@ export type HealthVerdict =
   | { state: 'unhealthy'; failures: number; patch: Partial<InstanceRecord>; restart: boolean };
 
 /** What one probe result means for the instance, given its row and its restart policy. */
-export function judgeHealth(
-  record: Pick<InstanceRecord, 'health' | 'observed' | 'healthFailures'>,
-  result: ProbeResult,
-  policy: RestartPolicy,
-): HealthVerdict {
+export function judgeHealth(record: Pick<InstanceRecord, 'health' | 'observed' | 'healthFailures'>, result: ProbeResult, policy: RestartPolicy): HealthVerdict {
   if (result.ok) {
     const changed = record.health !== 'healthy' || record.observed !== 'running';
     return { state: 'healthy', patch: changed ? { health: 'healthy', healthFailures: 0, observed: 'running' } : undefined };

@@ -9,7 +9,11 @@ export function tailFile(file: string, lines = 10, maxBytes = 8192): string[] {
       const len = Math.min(size, maxBytes);
       const buf = Buffer.alloc(len);
       fs.readSync(fd, buf, 0, len, size - len);
-      return buf.toString('utf8').split('\n').filter((l) => l.length > 0).slice(-lines);
+      return buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .slice(-lines);
     } finally {
       fs.closeSync(fd);
     }

@@ -10,9 +10,7 @@ export function exitFailed(info: ExitInfo): boolean {
   return !info.known || info.signal !== null || info.code !== 0;
 }
 
-export type ExitDecision =
-  | { restart: true; failed: boolean }
-  | { restart: false; failed: boolean; observed: 'failed' | 'stopped'; lastError: string | null };
+export type ExitDecision = { restart: true; failed: boolean } | { restart: false; failed: boolean; observed: 'failed' | 'stopped'; lastError: string | null };
 
 /**
  * After an exit: `always` restarts, `on-failure` restarts unless the exit was clean, `never` does
@@ -30,9 +28,7 @@ export function decideAfterExit(info: ExitInfo, policy: RestartPolicy): ExitDeci
   };
 }
 
-export type RestartDecision =
-  | { action: 'give-up'; message: string }
-  | { action: 'restart'; delayMs: number; attempt: number };
+export type RestartDecision = { action: 'give-up'; message: string } | { action: 'restart'; delayMs: number; attempt: number };
 
 export type RestartSettings = Pick<Settings, 'max_restarts' | 'restart_window' | 'backoff_base_ms' | 'backoff_max_ms'>;
 

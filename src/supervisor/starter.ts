@@ -37,9 +37,11 @@ export class Starter {
   /** Starts the instance; concurrent callers (wakes, spawns) share one start. */
   start(t: TrackedInstance, service: ServiceConfig, reason: string): Promise<void> {
     if (!t.starting) {
-      t.starting = t.serialize(() => this.startNow(t, service, reason)).finally(() => {
-        t.starting = undefined;
-      });
+      t.starting = t
+        .serialize(() => this.startNow(t, service, reason))
+        .finally(() => {
+          t.starting = undefined;
+        });
     }
     return t.starting;
   }

@@ -261,7 +261,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const { record, t } = this.instances.require(key);
     const service = this.instances.service(key.service);
     if (record.observed === 'running' && !t.starting) return record;
-    if (record.observed === 'failed') throw new SpawnError(formatKey(key), `instance ${formatKey(key)} has failed (${record.lastError ?? 'too many restarts'}); restart it explicitly`);
+    if (record.observed === 'failed')
+      throw new SpawnError(formatKey(key), `instance ${formatKey(key)} has failed (${record.lastError ?? 'too many restarts'}); restart it explicitly`);
     // A restart is already scheduled: requests wait for it rather than skipping the backoff.
     if (record.observed === 'backoff' && t.restartTimer) return this.untilSettled(key);
     if (!t.starting) this.instances.update(t, { desired: 'running' });

@@ -25,7 +25,7 @@ export interface LoggerOptions {
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const format = opts.format ?? (process.env.TENEMENT_LOG_FORMAT === 'json' || !process.stderr.isTTY ? 'json' : 'pretty');
-  const min = LEVELS[opts.level ?? ((process.env.TENEMENT_LOG_LEVEL as LogLevel | undefined) ?? 'info')] ?? LEVELS.info;
+  const min = LEVELS[opts.level ?? (process.env.TENEMENT_LOG_LEVEL as LogLevel | undefined) ?? 'info'] ?? LEVELS.info;
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const pretty: ConsolaInstance | undefined = format === 'pretty' ? createConsola({ stdout: process.stderr, stderr: process.stderr }) : undefined;
 

@@ -22,7 +22,10 @@ function readProcStat(pid: number): ProcStat | null {
   // Field 2 (comm) is in parentheses and may itself contain spaces and ')', so split after the last ')'.
   const close = stat.lastIndexOf(')');
   if (close < 0) return null;
-  const fields = stat.slice(close + 2).trim().split(' ');
+  const fields = stat
+    .slice(close + 2)
+    .trim()
+    .split(' ');
   // fields[0] is field 3, so field 22 is fields[19].
   const state = fields[0];
   const startTime = fields[19];

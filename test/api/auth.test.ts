@@ -28,8 +28,7 @@ beforeEach(() => {
 });
 
 const error = (res: { body: string }) => (JSON.parse(res.body) as { error: string }).error;
-const from = (localAddress: string, headers: Record<string, string> = {}) =>
-  got.extend({ prefixUrl: t.url, throwHttpErrors: false, retry: { limit: 0 }, localAddress, headers });
+const from = (localAddress: string, headers: Record<string, string> = {}) => got.extend({ prefixUrl: t.url, throwHttpErrors: false, retry: { limit: 0 }, localAddress, headers });
 
 describe('authentication', () => {
   it('needs a bearer token on /api/*, not on /health and /metrics', async () => {
@@ -95,7 +94,10 @@ describe('authentication', () => {
       statuses.push((await from('127.0.0.6', { ...spoof, authorization: `Bearer ${bad}` }).get('api/instances')).statusCode);
     }
     assert.deepEqual(statuses.slice(0, 3), [401, 401, 401]);
-    assert.ok(statuses.slice(3).every((s) => s === 429), 'a spoofed X-Forwarded-For does not escape the limit of the real peer');
+    assert.ok(
+      statuses.slice(3).every((s) => s === 429),
+      'a spoofed X-Forwarded-For does not escape the limit of the real peer',
+    );
     assert.equal((await from('127.0.0.6', { authorization: `Bearer ${t.adminToken}` }).get('api/instances')).statusCode, 200);
     assert.equal((await from('127.0.0.6', { 'x-forwarded-for': '198.51.100.1', authorization: `Bearer ${t.adminToken}` }).get('api/instances')).statusCode, 200);
     // The spoofed addresses were not charged: a guess "from" them through another peer is a plain 401.
@@ -117,9 +119,12 @@ describe('authentication', () => {
 });
 
 describe('tenant scoping', () => {
-  it('lists only the tenant\'s instances', async () => {
+  it("lists only the tenant's instances", async () => {
     const res = await t.tenant('alice').get('api/instances');
-    assert.deepEqual((JSON.parse(res.body) as { id: string }[]).map((i) => i.id), ['api:alice', 'notes:alice']);
+    assert.deepEqual(
+      (JSON.parse(res.body) as { id: string }[]).map((i) => i.id),
+      ['api:alice', 'notes:alice'],
+    );
   });
 
   it('reaches its own instances and gets 403 for others on every instance endpoint', async () => {
@@ -197,7 +202,10 @@ describe('tenant scoping', () => {
     ]);
     const alice = t.tenant('alice');
     const mine = JSON.parse((await alice.get('api/logs?search=secret')).body) as { instance_id: string }[];
-    assert.deepEqual(mine.map((l) => l.instance_id), ['alice']);
+    assert.deepEqual(
+      mine.map((l) => l.instance_id),
+      ['alice'],
+    );
     const other = await alice.get('api/logs?id=bob');
     assert.equal(other.statusCode, 403);
     const stream = await openStream(t.url, 'api/logs/stream?id=bob', { authorization: `Bearer ${t.tokenFor('alice')}` });
@@ -219,7 +227,10 @@ describe('tenant scoping', () => {
       assert.equal(adminEvents.length, 3);
       const aliceEvents = await aliceStream.waitForEvents(1);
       // The admin stream got all three, so alice's stream had every chance to get bob's lines.
-      assert.deepEqual(aliceEvents.map((e) => (JSON.parse(e.data) as { message: string }).message), ['for alice']);
+      assert.deepEqual(
+        aliceEvents.map((e) => (JSON.parse(e.data) as { message: string }).message),
+        ['for alice'],
+      );
       assert.equal(aliceEvents[0]!.id, String(lines[1]!.id));
     } finally {
       aliceStream.close();

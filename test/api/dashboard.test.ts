@@ -30,13 +30,19 @@ describe('GET /api/history', () => {
     assert.equal(h.snapshot().instances.length, 2);
 
     const admin = JSON.parse((await t.admin.get('api/history')).body) as { instances: Json[]; services: Json[]; points: number; step_secs: number };
-    assert.deepEqual(admin.instances.map((i) => i.instance), ['api:alice', 'api:bob']);
+    assert.deepEqual(
+      admin.instances.map((i) => i.instance),
+      ['api:alice', 'api:bob'],
+    );
     assert.equal((admin.services[0]!.requests as number[]).at(-1), 2);
     assert.equal(admin.points, 120);
     assert.equal(admin.step_secs, 30);
 
     const alice = JSON.parse((await t.tenant('alice').get('api/history')).body) as { instances: Json[]; services: Json[] };
-    assert.deepEqual(alice.instances.map((i) => i.instance), ['api:alice']);
+    assert.deepEqual(
+      alice.instances.map((i) => i.instance),
+      ['api:alice'],
+    );
     assert.equal((alice.services[0]!.requests as number[]).at(-1), 1, "service sums hold the tenant's own requests only");
     assert.equal((alice.services[0]!.restarts as number[]).at(-1), 0);
 
@@ -48,7 +54,7 @@ describe('GET /api/history', () => {
 });
 
 describe('GET /api/whoami', () => {
-  it("says whose token it is, never more", async () => {
+  it('says whose token it is, never more', async () => {
     assert.deepEqual(JSON.parse((await t.tenant('alice').get('api/whoami')).body) as Json, {
       token_id: (JSON.parse((await t.admin.get('api/tokens')).body) as Json[]).find((x) => x.tenant === 'alice')!.id,
       tenant: 'alice',

@@ -30,7 +30,10 @@ describe('GET /api/instances', () => {
     const res = await t.admin.get('api/instances');
     assert.equal(res.statusCode, 200);
     const list = JSON.parse(res.body) as Json[];
-    assert.deepEqual(list.map((i) => i.id), ['api:alice', 'notes:bob']);
+    assert.deepEqual(
+      list.map((i) => i.id),
+      ['api:alice', 'notes:bob'],
+    );
     const a = list[0]!;
     assert.equal(a.process, 'api');
     assert.equal(a.instance_id, 'alice');
@@ -45,7 +48,10 @@ describe('GET /api/instances', () => {
     t.control.add('api', 'alice');
     t.control.add('notes', 'alice');
     const res = await t.admin.get('api/instances?process=notes');
-    assert.deepEqual((JSON.parse(res.body) as Json[]).map((i) => i.id), ['notes:alice']);
+    assert.deepEqual(
+      (JSON.parse(res.body) as Json[]).map((i) => i.id),
+      ['notes:alice'],
+    );
     const bad = await t.admin.get('api/instances?process=Bad_Name');
     assert.equal(bad.statusCode, 400);
     assert.match(body(bad).error as string, /query parameter "process" must be lower case/);
@@ -158,7 +164,13 @@ describe('stop, restart, weight, health', () => {
     const ok = await t.admin.put('api/instances/api:alice/weight', { json: { weight: 25 } });
     assert.equal(ok.statusCode, 200);
     assert.deepEqual(body(ok), { instance: 'api:alice', weight: 25 });
-    for (const [w, status] of [[101, 422], [-1, 422], [2.5, 400], ['50', 400], [null, 400]] as const) {
+    for (const [w, status] of [
+      [101, 422],
+      [-1, 422],
+      [2.5, 400],
+      ['50', 400],
+      [null, 400],
+    ] as const) {
       const res = await t.admin.put('api/instances/api:alice/weight', { json: { weight: w } });
       assert.equal(res.statusCode, status, `weight ${String(w)}`);
     }
@@ -243,7 +255,11 @@ describe('POST /api/deploy and /api/route', () => {
 
 describe('public endpoints and unknown paths', () => {
   it('GET /health: 200 ok/degraded, 503 down; no token needed, only the status without an admin token', async () => {
-    for (const [status, code] of [['ok', 200], ['degraded', 200], ['down', 503]] as const) {
+    for (const [status, code] of [
+      ['ok', 200],
+      ['degraded', 200],
+      ['down', 503],
+    ] as const) {
       t.control.behaviour.health = status;
       const res = await t.anon.get('health');
       assert.equal(res.statusCode, code);

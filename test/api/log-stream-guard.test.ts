@@ -40,7 +40,10 @@ it('refuses more than maxPerToken open streams of one token with 429; closing on
   const open: TestStream[] = [];
   try {
     for (let i = 0; i < 3; i++) open.push(await openStream(t.url, 'api/logs/stream', auth));
-    assert.deepEqual(open.map((s) => s.status), [200, 200, 200]);
+    assert.deepEqual(
+      open.map((s) => s.status),
+      [200, 200, 200],
+    );
     const fourth = await openStream(t.url, 'api/logs/stream', auth);
     assert.equal(fourth.status, 429);
     assert.match(fourth.raw(), /already has 3 open log streams \(at most 3\)/);

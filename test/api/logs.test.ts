@@ -53,7 +53,7 @@ describe('GET /api/logs', () => {
     assert.deepEqual(messages(await logs('?search=' + encodeURIComponent('database NOT refused'))), ['reconnected to database after 3 retries']);
   });
 
-  it('filters by process, id, level (and the original\'s stdout/stderr), since', async () => {
+  it("filters by process, id, level (and the original's stdout/stderr), since", async () => {
     assert.equal((await logs('?process=notes')).length, 1);
     assert.equal((await logs('?process=api&id=bob')).length, 2);
     assert.deepEqual(messages(await logs('?level=error')), ['connection refused by upstream database']);
@@ -88,7 +88,15 @@ function publish(lines: Omit<LogLine, 'id'>[]): LogLine[] {
   t.deps.logFeed.publish(stored);
   return stored;
 }
-const line = (text: string, patch: Partial<LogLine> = {}): Omit<LogLine, 'id'> => ({ service: 'api', instance: 'alice', stream: 'stdout', level: 'info', at: Date.now(), text, ...patch });
+const line = (text: string, patch: Partial<LogLine> = {}): Omit<LogLine, 'id'> => ({
+  service: 'api',
+  instance: 'alice',
+  stream: 'stdout',
+  level: 'info',
+  at: Date.now(),
+  text,
+  ...patch,
+});
 const auth = () => ({ authorization: `Bearer ${t.adminToken}` });
 
 describe('GET /api/logs/stream', () => {
@@ -113,7 +121,10 @@ describe('GET /api/logs/stream', () => {
     try {
       publish([line('the disk is full'), line('disk full on /data'), line('quotas exceeded'), line('nothing')]);
       const events = await s.waitForEvents(2);
-      assert.deepEqual(events.map((e) => (JSON.parse(e.data) as LogJson).message), ['disk full on /data', 'quotas exceeded']);
+      assert.deepEqual(
+        events.map((e) => (JSON.parse(e.data) as LogJson).message),
+        ['disk full on /data', 'quotas exceeded'],
+      );
     } finally {
       s.close();
     }
@@ -125,7 +136,10 @@ describe('GET /api/logs/stream', () => {
       // One synchronous burst of 12 lines into a 5-line buffer: the stream cannot drain in between.
       const stored = publish(Array.from({ length: 12 }, (_, i) => line(`burst ${i}`, { instance: 'burst' })));
       const events = await s.waitForEvents(6);
-      assert.deepEqual(events.slice(0, 5).map((e) => e.event), ['message', 'message', 'message', 'message', 'message']);
+      assert.deepEqual(
+        events.slice(0, 5).map((e) => e.event),
+        ['message', 'message', 'message', 'message', 'message'],
+      );
       assert.equal(events[5]!.event, 'missed');
       const missed = JSON.parse(events[5]!.data) as MissedJson;
       assert.equal(missed.missed, 7);
@@ -146,7 +160,10 @@ describe('GET /api/logs/stream', () => {
     try {
       publish([line('r4', { instance: 'resume' })]);
       const events = await s.waitForEvents(3);
-      assert.deepEqual(events.map((e) => (JSON.parse(e.data) as LogJson).message), ['r2', 'r3', 'r4']);
+      assert.deepEqual(
+        events.map((e) => (JSON.parse(e.data) as LogJson).message),
+        ['r2', 'r3', 'r4'],
+      );
     } finally {
       s.close();
     }

@@ -35,7 +35,8 @@ export function openStream(baseUrl: string, path: string, headers: Record<string
         events,
         raw: () => raw,
         ended: () => ended,
-        waitForEvents: (n, what) => waitFor(() => (events.length >= n ? events.slice() : undefined), { timeoutMs: 5000, what: what ?? `${n} SSE events (got ${events.length}: ${raw})` }),
+        waitForEvents: (n, what) =>
+          waitFor(() => (events.length >= n ? events.slice() : undefined), { timeoutMs: 5000, what: what ?? `${n} SSE events (got ${events.length}: ${raw})` }),
         close: () => req.destroy(),
       };
       if (res.statusCode !== 200) {

@@ -25,21 +25,34 @@ describe('/api/tokens', () => {
     t.control.add('api', 'alice');
     t.control.add('api', 'bob');
     const asAlice = await t.anon.get('api/instances', { headers: { authorization: `Bearer ${tok.token}` } });
-    assert.deepEqual((JSON.parse(asAlice.body) as { id: string }[]).map((i) => i.id), ['api:alice']);
+    assert.deepEqual(
+      (JSON.parse(asAlice.body) as { id: string }[]).map((i) => i.id),
+      ['api:alice'],
+    );
 
     const list = JSON.parse((await t.admin.get('api/tokens')).body) as TokenJson[];
     const entry = list.find((x) => x.id === tok.id)!;
     assert.equal(entry.label, 'alice ci');
     assert.equal(JSON.stringify(list).includes(tok.token), false, 'secrets never listed');
-    assert.equal(list.some((x) => x.tenant === null), true, 'the admin token is listed');
+    assert.equal(
+      list.some((x) => x.tenant === null),
+      true,
+      'the admin token is listed',
+    );
 
     assert.equal((await t.admin.delete(`api/tokens/${tok.id}`)).statusCode, 204);
     const after = await t.anon.get('api/instances', { headers: { authorization: `Bearer ${tok.token}` } });
     assert.equal(after.statusCode, 401);
     const active = JSON.parse((await t.admin.get('api/tokens?include_revoked=false')).body) as TokenJson[];
-    assert.equal(active.some((x) => x.id === tok.id), false);
+    assert.equal(
+      active.some((x) => x.id === tok.id),
+      false,
+    );
     const audit = JSON.parse((await t.admin.get('api/audit?limit=5')).body) as AuditJson[];
-    assert.deepEqual(audit.slice(0, 2).map((e) => e.action), ['token.revoke', 'token.create']);
+    assert.deepEqual(
+      audit.slice(0, 2).map((e) => e.action),
+      ['token.revoke', 'token.create'],
+    );
   });
 
   it('validates input', async () => {
@@ -67,7 +80,10 @@ describe('/api/audit', () => {
     await t.admin.put('api/instances/api:carol/weight', { json: { weight: 10 } });
     await t.admin.post('api/instances/api:carol/restart');
     const entries = JSON.parse((await t.admin.get('api/audit?target=api:carol')).body) as AuditJson[];
-    assert.deepEqual(entries.map((e) => e.action), ['restart', 'weight']);
+    assert.deepEqual(
+      entries.map((e) => e.action),
+      ['restart', 'weight'],
+    );
     const adminId = t.deps.tokens.list({ tenant: null })[0]!.id;
     assert.equal(entries[0]!.actor, adminId);
     assert.match(entries[0]!.at, /^\d{4}-\d\d-\d\dT/);

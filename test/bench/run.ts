@@ -37,7 +37,13 @@ function rows(one: ScaleFigures, many: ScaleFigures): Row[] {
       goal: '>= 0.95',
       ratio: 0.95 / Math.min(warm(one), warm(many)),
     },
-    { figure: 'controller RSS (heap used)', at1: `${one.controllerRssMb.toFixed(0)} MB (${one.heapUsedMb.toFixed(0)})`, atN: `${many.controllerRssMb.toFixed(0)} MB (${many.heapUsedMb.toFixed(0)})`, goal: '<= 120 MB', ratio: many.controllerRssMb / 120 },
+    {
+      figure: 'controller RSS (heap used)',
+      at1: `${one.controllerRssMb.toFixed(0)} MB (${one.heapUsedMb.toFixed(0)})`,
+      atN: `${many.controllerRssMb.toFixed(0)} MB (${many.heapUsedMb.toFixed(0)})`,
+      goal: '<= 120 MB',
+      ratio: many.controllerRssMb / 120,
+    },
     {
       figure: 'weight change / raw Caddy /load',
       at1: `${r2(push(one))} (${ms(one.pushMs)}/${ms(one.rawLoadMs)})`,
@@ -75,7 +81,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const t0 = performance.now();
-  console.log(`tenement bench${quick ? ' (--quick)' : ''}: 1 and ${N} registered; machine: ${(await import('node:os')).cpus().length} cores, load ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
+  console.log(
+    `tenement bench${quick ? ' (--quick)' : ''}: 1 and ${N} registered; machine: ${(await import('node:os')).cpus().length} cores, load ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
+  );
   const tree = await routeCost([1, N], quick ? 2 : 4, quick ? 2 : 3);
   console.log('\nCaddy route tree alone (caddy/routes.ts, target host last), same Caddy process as a static route:');
   for (const r of tree) {

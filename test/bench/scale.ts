@@ -160,7 +160,17 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
     dir,
     {
       admin: { disabled: true },
-      apps: { http: { servers: { s: { listen: [`127.0.0.1:${staticPort}`], automatic_https: { disable: true }, routes: [{ handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: `127.0.0.1:${zzz.port}` }] }] }] } } } },
+      apps: {
+        http: {
+          servers: {
+            s: {
+              listen: [`127.0.0.1:${staticPort}`],
+              automatic_https: { disable: true },
+              routes: [{ handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: `127.0.0.1:${zzz.port}` }] }] }],
+            },
+          },
+        },
+      },
     },
     `http://127.0.0.1:${staticPort}/health`,
   );
@@ -246,4 +256,3 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
     bareStartMs: bares.length ? median(bares) : NaN,
   };
 }
-

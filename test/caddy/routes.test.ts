@@ -60,7 +60,11 @@ const unavailable = (svc: string) => ({
   body: `no instance of ${svc} takes traffic (weights are all 0, or none is spawned)`,
   headers: { 'Content-Type': ['text/plain; charset=utf-8'], 'Retry-After': ['5'] },
 });
-const notFound = { handle: [{ handler: 'static_response', status_code: 404, body: 'no tenement instance or service serves this host\n', headers: { 'Content-Type': ['text/plain; charset=utf-8'] } }] };
+const notFound = {
+  handle: [
+    { handler: 'static_response', status_code: 404, body: 'no tenement instance or service serves this host\n', headers: { 'Content-Type': ['text/plain; charset=utf-8'] } },
+  ],
+};
 /** A service route: gated by its members' gate files, then round robin over `upstreams`. */
 const serviceHandler = (svc: string, gates: string[], upstreams: string[], timeoutSec: number, selection: CaddyJson = { policy: 'round_robin' }, extra: CaddyJson = {}) => ({
   handler: 'subroute',
@@ -105,7 +109,17 @@ const cases: Array<{ name: string; state: RoutingState; want: (built: CaddyRoute
     name: 'no instances: the lookup is empty, services answer 503, the root domain is the API',
     state: state(),
     want: (b) =>
-      tree([], [...instanceRoutes(60), { match: [{ host: ['api.example.com'] }], handle: [unavailable('api')], terminal: true }, { match: [{ host: ['docs.example.com'] }], handle: [unavailable('docs')], terminal: true }, api, notFound], b),
+      tree(
+        [],
+        [
+          ...instanceRoutes(60),
+          { match: [{ host: ['api.example.com'] }], handle: [unavailable('api')], terminal: true },
+          { match: [{ host: ['docs.example.com'] }], handle: [unavailable('docs')], terminal: true },
+          api,
+          notFound,
+        ],
+        b,
+      ),
   },
   {
     name: 'instances of two services: one lookup entry each (sorted), one route per service; weight 0 stays out of the service',
@@ -128,7 +142,11 @@ const cases: Array<{ name: string; state: RoutingState; want: (built: CaddyRoute
         ],
         [
           ...instanceRoutes(60),
-          { match: [{ host: ['api.example.com'] }], handle: [serviceHandler('api', ['api.alice', 'api.bob'], ['127.0.0.1:30001', '127.0.0.1:30002', '127.0.0.1:30001', '127.0.0.1:30001'], 30)], terminal: true },
+          {
+            match: [{ host: ['api.example.com'] }],
+            handle: [serviceHandler('api', ['api.alice', 'api.bob'], ['127.0.0.1:30001', '127.0.0.1:30002', '127.0.0.1:30001', '127.0.0.1:30001'], 30)],
+            terminal: true,
+          },
           { match: [{ host: ['docs.example.com'] }], handle: [serviceHandler('docs', ['docs.main'], ['127.0.0.1:30003'], 60)], terminal: true },
           api,
           notFound,
@@ -202,8 +220,7 @@ for (const c of cases) {
 }
 
 test('the route tree does not grow per instance beyond one lookup entry', () => {
-  const many = (n: number) =>
-    buildTenementRoute(state({ instances: Array.from({ length: n }, (_, i) => ({ service: 'api', id: `i${i}`, port: 30000 + i, weight: 0 })) }));
+  const many = (n: number) => buildTenementRoute(state({ instances: Array.from({ length: n }, (_, i) => ({ service: 'api', id: `i${i}`, port: 30000 + i, weight: 0 })) }));
   const small = many(1);
   const large = many(1000);
   const sub = (r: CaddyRoute) => (r.handle[2] as { routes: unknown[] }).routes.length;

@@ -39,7 +39,10 @@ describe('ten client commands', () => {
     assert.match(lines[2]!, /^notes:bob\s+127\.0\.0\.1:\d+\s+-\s+-\s+unknown\s+100$/);
     const json = await ten(['ls', '--json']);
     assert.equal(json.code, 0, json.stderr);
-    assert.deepEqual((JSON.parse(json.stdout) as { id: string }[]).map((i) => i.id), ['api:alice', 'notes:bob']);
+    assert.deepEqual(
+      (JSON.parse(json.stdout) as { id: string }[]).map((i) => i.id),
+      ['api:alice', 'notes:bob'],
+    );
     const wide = await ten(['ps', 'api', '--wide']);
     assert.match(wide.stdout, /STATE\s+PID\s+RESTARTS\s+URL\s+STORAGE\s+LAST EXIT/);
     assert.doesNotMatch(wide.stdout, /notes:bob/);
@@ -117,7 +120,13 @@ describe('ten client commands', () => {
     assert.equal(all.code, 0, all.stderr);
     assert.match(all.stdout, /web:alice INFO  GET \/index 200\n.*web:alice ERROR upstream timed out after 30s\n.*web:bob INFO  bob says hello\n$/);
     const search = await ten(['logs', 'web:alice', '--search', 'time*']);
-    assert.deepEqual(search.stdout.trim().split('\n').map((l) => l.replace(/^\S+ /, '')), ['web:alice ERROR upstream timed out after 30s']);
+    assert.deepEqual(
+      search.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/^\S+ /, '')),
+      ['web:alice ERROR upstream timed out after 30s'],
+    );
     const level = await ten(['logs', '--level', 'error', '--json']);
     assert.equal((JSON.parse(level.stdout.trim().split('\n').pop()!) as { message: string }).message, 'upstream timed out after 30s');
     const limit = await ten(['logs', 'web', '--limit', '1']);
@@ -177,7 +186,10 @@ describe('ten client commands', () => {
     t.control.add('api', 'alice');
     t.control.add('api', 'bob');
     const asAlice = await ten(['ps', '--json'], { TENEMENT_TOKEN: created.token });
-    assert.deepEqual((JSON.parse(asAlice.stdout) as { id: string }[]).map((i) => i.id), ['api:alice']);
+    assert.deepEqual(
+      (JSON.parse(asAlice.stdout) as { id: string }[]).map((i) => i.id),
+      ['api:alice'],
+    );
 
     const revoke = await ten(['token', 'revoke', created.id]);
     assert.equal(revoke.code, 0, revoke.stderr);
@@ -202,7 +214,15 @@ describe('terminal escapes from tenants and token labels (hardening #9)', () => 
       { service: 'web', instance: 'eve', stream: 'stdout', level: 'info', at: Date.now(), text: evil },
       { service: 'web', instance: 'eve', stream: 'stdout', level: 'info', at: Date.now(), text: fake },
     ]);
-    t.deps.tokens.insert({ id: 'tok_e5c4pe5e5c4p', tenant: 'eve', hash: 'h'.repeat(64), label: 'ci\x1b[31mRED\u202ecod.exe', createdAt: Date.now(), lastUsedAt: null, revokedAt: null });
+    t.deps.tokens.insert({
+      id: 'tok_e5c4pe5e5c4p',
+      tenant: 'eve',
+      hash: 'h'.repeat(64),
+      label: 'ci\x1b[31mRED\u202ecod.exe',
+      createdAt: Date.now(),
+      lastUsedAt: null,
+      revokedAt: null,
+    });
     for (const res of [await ten(['logs', 'web:eve']), await ten(['logs', 'web:eve'], { FORCE_COLOR: '1' }), await ten(['token', 'list'])]) {
       assert.equal(res.code, 0, res.stderr);
       // eslint-disable-next-line no-control-regex -- looking for them is the point
@@ -210,7 +230,7 @@ describe('terminal escapes from tenants and token labels (hardening #9)', () => 
     }
     const logs = await ten(['logs', 'web:eve']);
     assert.ok(logs.stdout.includes('\\e[2J\\e]0;pwned\\x07 cleared'), logs.stdout);
-    assert.ok(logs.stdout.includes('harmless\\rweb:bob'), 'the fake prefix is visibly part of eve\'s line');
+    assert.ok(logs.stdout.includes('harmless\\rweb:bob'), "the fake prefix is visibly part of eve's line");
     const tokens = await ten(['token', 'list']);
     assert.ok(tokens.stdout.includes('ci\\e[31mRED\\u202ecod.exe'), tokens.stdout);
     const json = await ten(['logs', 'web:eve', '--json']);

@@ -41,7 +41,11 @@ describe('tenement 0.2 CLI habits', () => {
     ]) {
       const res = await ten(args);
       assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`);
-      assert.deepEqual((JSON.parse(res.stdout) as { id: string }[]).map((i) => i.id), ['api:alice'], args.join(' '));
+      assert.deepEqual(
+        (JSON.parse(res.stdout) as { id: string }[]).map((i) => i.id),
+        ['api:alice'],
+        args.join(' '),
+      );
     }
   });
 

@@ -205,7 +205,11 @@ test('hardening #3: a truncated database in a used data dir is refused, naming t
     fs.copyFileSync(backup, dbFile);
     const third = await startController({ config, logFile: log });
     const after = await waitRunning(dataDir, 2);
-    assert.deepEqual(after.map((r) => r.pid), before.map((r) => r.pid), 'adopted, not respawned');
+    assert.deepEqual(
+      after.map((r) => r.pid),
+      before.map((r) => r.pid),
+      'adopted, not respawned',
+    );
     await third.stop('SIGTERM');
     const down = await runTen(['down', '--config', config]);
     assert.equal(down.code, 0, down.stderr);

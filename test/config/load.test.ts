@@ -52,6 +52,9 @@ describe('loading', () => {
   it('reports validation errors against the file it read', () => {
     const file = path.join(tmp, 'bad.toml');
     fs.writeFileSync(file, '[service.api]\ncommand = "x"\nrestart = "sometimes"\n');
-    assert.throws(() => loadConfig(file), (err: unknown) => err instanceof ConfigError && err.message.startsWith(`${file}:3: service.api.restart: `));
+    assert.throws(
+      () => loadConfig(file),
+      (err: unknown) => err instanceof ConfigError && err.message.startsWith(`${file}:3: service.api.restart: `),
+    );
   });
 });

@@ -30,6 +30,9 @@ describe('suggest', () => {
   it('formats a hint only when there is a suggestion', () => {
     assert.equal(didYouMean('comand', KEYS), ' (did you mean `command`?)');
     assert.equal(didYouMean('nothing-like-it', KEYS), '');
-    assert.equal(didYouMean('servics', ['service'], (s) => `[${s}]`), ' (did you mean [service]?)');
+    assert.equal(
+      didYouMean('servics', ['service'], (s) => `[${s}]`),
+      ' (did you mean [service]?)',
+    );
   });
 });

@@ -12,10 +12,7 @@ const VARS: TemplateVars = {
 
 describe('templates', () => {
   it('expands every placeholder', () => {
-    assert.equal(
-      expandTemplate('{name}:{id} on {port} in {data_dir} and {instance_dir}/db', VARS),
-      'notes:alice on 30001 in /srv/data and /srv/data/notes/alice/db',
-    );
+    assert.equal(expandTemplate('{name}:{id} on {port} in {data_dir} and {instance_dir}/db', VARS), 'notes:alice on 30001 in /srv/data and /srv/data/notes/alice/db');
     assert.equal(expandTemplate('{port}{port}', VARS), '3000130001');
   });
 

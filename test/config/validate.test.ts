@@ -118,7 +118,13 @@ storage_persist = false
 
 describe('type and range errors', () => {
   const cases: { name: string; toml: string; key: string; line: number; message: RegExp }[] = [
-    { name: 'string for seconds', toml: '[settings]\nhealth_check_interval = "ten"', key: 'settings.health_check_interval', line: 2, message: /^expected a whole number of seconds >= 1, found "ten"$/ },
+    {
+      name: 'string for seconds',
+      toml: '[settings]\nhealth_check_interval = "ten"',
+      key: 'settings.health_check_interval',
+      line: 2,
+      message: /^expected a whole number of seconds >= 1, found "ten"$/,
+    },
     { name: 'fraction', toml: service('idle_timeout = 1.5'), key: 'service.api.idle_timeout', line: 3, message: /expected a whole number of seconds >= 0, found 1\.5/ },
     { name: 'negative', toml: '[settings]\n\nmax_restarts = -1', key: 'settings.max_restarts', line: 3, message: /expected a whole number >= 0, found -1/ },
     { name: 'zero restart_window', toml: '[settings]\nrestart_window = 0', key: 'settings.restart_window', line: 2, message: />= 1, found 0/ },
@@ -380,7 +386,10 @@ describe('reporting', () => {
       issues.map((i) => i.key),
       ['settings.stop_timeout', 'service.Api', 'service.Api.command', 'instances.web', 'routing.default'],
     );
-    assert.deepEqual(issues.map((i) => i.line), [2, 3, 4, 6, 8]);
+    assert.deepEqual(
+      issues.map((i) => i.line),
+      [2, 3, 4, 6, 8],
+    );
   });
 
   it('formats issues as file:line: key: message', () => {
@@ -410,18 +419,35 @@ acme_email = "ops@example.com"
 staging = true
 https_port = 8443
 `);
-    assert.deepEqual(config.settings.tls, { enabled: true, acme_email: 'ops@example.com', domain: undefined, staging: true, https_port: 8443, http_port: 80, dns_provider: undefined });
+    assert.deepEqual(config.settings.tls, {
+      enabled: true,
+      acme_email: 'ops@example.com',
+      domain: undefined,
+      staging: true,
+      https_port: 8443,
+      http_port: 80,
+      dns_provider: undefined,
+    });
     const issues = issuesOf(`
 [settings.tls]
 enabled = "yes"
 https_port = 0
 `);
-    assert.ok(issues.some((i) => i.key === 'settings.tls.enabled' && /true or false/.test(i.message)), JSON.stringify(issues));
-    assert.ok(issues.some((i) => i.key === 'settings.tls.https_port'), JSON.stringify(issues));
+    assert.ok(
+      issues.some((i) => i.key === 'settings.tls.enabled' && /true or false/.test(i.message)),
+      JSON.stringify(issues),
+    );
+    assert.ok(
+      issues.some((i) => i.key === 'settings.tls.https_port'),
+      JSON.stringify(issues),
+    );
     const { warnings } = load(`
 [settings.tls]
 acme_mail = "x@example.com"
 `);
-    assert.ok(warnings.some((w) => w.key === 'settings.tls.acme_mail' && /acme_email/.test(w.message)), JSON.stringify(warnings));
+    assert.ok(
+      warnings.some((w) => w.key === 'settings.tls.acme_mail' && /acme_email/.test(w.message)),
+      JSON.stringify(warnings),
+    );
   });
 });

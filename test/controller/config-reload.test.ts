@@ -250,10 +250,13 @@ test('a changed definition applies as instances restart: a crash restart picks i
     // A crash: the restart policy starts it again, with the new definition.
     const carol = get(r.h, 'carol');
     await got(`http://127.0.0.1:${carol.port}/__control/exit?code=3`, { retry: { limit: 0 } });
-    const restarted = await waitFor(() => {
-      const c = get(r.h, 'carol');
-      return c.observed === 'running' && c.pid !== carol.pid && c;
-    }, { timeoutMs: 15_000, what: 'carol restarted after its crash' });
+    const restarted = await waitFor(
+      () => {
+        const c = get(r.h, 'carol');
+        return c.observed === 'running' && c.pid !== carol.pid && c;
+      },
+      { timeoutMs: 15_000, what: 'carol restarted after its crash' },
+    );
     assert.equal(restarted.configHash, newHash);
     assert.equal(await envOf(restarted), 'two');
 

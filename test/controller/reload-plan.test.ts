@@ -9,8 +9,7 @@ test('planReload: refusals name the file, line and key; everything else becomes 
   const file = '/etc/tenement/tenement.toml';
   const base = `[settings]\ndata_dir = "/var/lib/t"\nport_range_start = 30000\nport_range_end = 31000\n\n[service.api]\ncommand = "app"\n\n[service.old]\ncommand = "old"\n\n[instances]\napi = ["a"]\n`;
   const prev = parseConfigText(base, file).config;
-  const rec = (service: string, id: string): InstanceRecord =>
-    ({ service, id, observed: 'running', desired: 'running', configHash: null }) as unknown as InstanceRecord;
+  const rec = (service: string, id: string): InstanceRecord => ({ service, id, observed: 'running', desired: 'running', configHash: null }) as unknown as InstanceRecord;
 
   const moved = `[settings]\ndata_dir = "/srv/t"\nport_range_start = 30000\nport_range_end = 32000\n\n[service.api]\ncommand = "app"\n\n[instances]\napi = ["a"]\n`;
   const refused = planReload(prev, parseConfigText(moved, file).config, [rec('api', 'a'), rec('old', 'x')], moved);

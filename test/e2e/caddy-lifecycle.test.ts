@@ -19,7 +19,11 @@ test('the managed Caddy survives a controller restart: same pid, no config chang
       const c = await s.restartController();
       await c.router!.sync.whenInSync();
       assert.equal(c.managedCaddy!.runningPid(), caddyPid, 'Caddy was adopted, not restarted');
-      assert.deepEqual(c.supervisor.list().map((r) => r.pid), tenants, 'tenants adopted');
+      assert.deepEqual(
+        c.supervisor.list().map((r) => r.pid),
+        tenants,
+        'tenants adopted',
+      );
       assert.equal(s.caddyChanges(), changes, 'the new controller found its routes in place and pushed nothing');
       assert.equal((await s.request('a.api.localhost')).statusCode, 200);
     },
@@ -58,7 +62,10 @@ test('a burst of 50 spawns costs a handful of Caddy config changes, not 50', asy
       const changes = s.caddyChanges() - before;
       assert.ok(changes >= 1 && changes <= 5, `${changes} Caddy config changes for 50 spawns`);
       const answers = await Promise.all(ids.map((id) => s.request(`${id}.api.localhost`, '/', { fresh: true })));
-      assert.deepEqual(answers.map((r) => r.statusCode), ids.map(() => 200));
+      assert.deepEqual(
+        answers.map((r) => r.statusCode),
+        ids.map(() => 200),
+      );
     },
   );
 });

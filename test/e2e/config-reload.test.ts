@@ -272,7 +272,10 @@ test('the services API: admin only, 404 for an unknown service, 503 where the co
     const ok = await t.admin.post('api/services/api/roll');
     assert.equal(ok.statusCode, 200);
     assert.deepEqual(rolled, ['api']);
-    assert.deepEqual((JSON.parse((await t.admin.get('api/services')).body) as { service: string }[]).map((x) => x.service), ['api']);
+    assert.deepEqual(
+      (JSON.parse((await t.admin.get('api/services')).body) as { service: string }[]).map((x) => x.service),
+      ['api'],
+    );
     const audit = t.deps.audit.list({ target: 'api' });
     assert.deepEqual(
       audit.map((e) => [e.action, JSON.parse(e.detail!).ok]),

@@ -88,7 +88,11 @@ test('the dashboard, in Chromium, through Caddy and on the controller port', asy
           await page.locator('#token').press('Enter');
           await page.locator('#who', { hasText: 'admin' }).waitFor({ timeout: LONG });
           await row(page, 'api:alice').locator('td.col-state', { hasText: 'running' }).waitFor({ timeout: LONG });
-          assert.deepEqual(apiCalls.filter((c) => c.endsWith('WITHOUT token')), [], 'every API call carries the token');
+          assert.deepEqual(
+            apiCalls.filter((c) => c.endsWith('WITHOUT token')),
+            [],
+            'every API call carries the token',
+          );
           // The token lives in this tab's sessionStorage only.
           assert.equal(await page.evaluate('sessionStorage.getItem("tenement.token")'), admin);
           assert.equal(await page.evaluate('localStorage.length'), 0);
@@ -161,7 +165,10 @@ test('the dashboard, in Chromium, through Caddy and on the controller port', asy
           await page.locator('#log-pause').click();
           await page.locator('#log-status', { hasText: 'paused' }).waitFor();
           await tenantLog(s, 'bob', 'while-paused-line');
-          await waitFor(async () => ((await api.get('logs', { searchParams: { search: '"while-paused-line"' } }).json()) as unknown[]).length === 1, { timeoutMs: LONG, what: 'the paused line to be indexed' });
+          await waitFor(async () => ((await api.get('logs', { searchParams: { search: '"while-paused-line"' } }).json()) as unknown[]).length === 1, {
+            timeoutMs: LONG,
+            what: 'the paused line to be indexed',
+          });
           assert.equal(await page.locator('#log-lines li', { hasText: 'while-paused-line' }).count(), 0, 'nothing is added while paused');
           await page.locator('#log-pause').click();
           await page.locator('#log-lines li', { hasText: 'while-paused-line' }).waitFor({ timeout: LONG });
@@ -172,7 +179,10 @@ test('the dashboard, in Chromium, through Caddy and on the controller port', asy
           await tenantLog(s, 'bob', 'zebra crossing');
           await tenantLog(s, 'bob', 'quokka smiling', 'stderr');
           await tenantLog(s, 'alice', 'giraffe tall');
-          await waitFor(async () => ((await api.get('logs', { searchParams: { search: 'zebra OR quokka OR giraffe' } }).json()) as unknown[]).length === 3, { timeoutMs: LONG, what: 'the three lines to be indexed' });
+          await waitFor(async () => ((await api.get('logs', { searchParams: { search: 'zebra OR quokka OR giraffe' } }).json()) as unknown[]).length === 3, {
+            timeoutMs: LONG,
+            what: 'the three lines to be indexed',
+          });
           await page.locator('#log-source').selectOption('');
           await page.locator('#log-search').fill('zebra OR quokka');
           await page.locator('#log-search').press('Enter');
@@ -252,7 +262,10 @@ test('the dashboard, in Chromium, through Caddy and on the controller port', asy
           await tenant.page.locator('#signin-error', { hasText: 'session ended' }).waitFor({ timeout: LONG });
           assert.equal(await tenant.page.evaluate('sessionStorage.getItem("tenement.token")'), null);
           // The 401 that ended it is expected; nothing else may have gone wrong.
-          assert.deepEqual(tenant.problems.filter((p) => !/status of 401/.test(p)), []);
+          assert.deepEqual(
+            tenant.problems.filter((p) => !/status of 401/.test(p)),
+            [],
+          );
         });
 
         await t.test('light and dark: the page follows prefers-color-scheme', async () => {

@@ -30,10 +30,7 @@ test('a capped log file and a full disk on a small tmpfs: /health and /metrics s
   let controller: Controller | undefined;
   try {
     const configFile = path.join(dir, 'tenement.toml');
-    fs.writeFileSync(
-      configFile,
-      tenantConfig(dataDir, { instances: { api: ['alice'] }, settings: 'log_file_max_mb = 1\ndisk_min_free_mb = 8\nlog_retention_mb = 64' }),
-    );
+    fs.writeFileSync(configFile, tenantConfig(dataDir, { instances: { api: ['alice'] }, settings: 'log_file_max_mb = 1\ndisk_min_free_mb = 8\nlog_retention_mb = 64' }));
     const port = await freePort();
     controller = await Controller.start({ configFile, host: '127.0.0.1', port, domain: 'localhost', caddy: { mode: 'none' }, log: silentLogger });
     const { db } = openDatabase(dataDir);

@@ -39,8 +39,7 @@ api = ["alice"]
   const [adminPort, httpPort, port] = [await freePort(), await freePort(), await freePort()];
   const caddy = externalCaddy(dir, { adminPort, httpPort, domain: DOMAIN });
   // Browsers send the port in Host on non-default ports; the user's log config is keyed on it.
-  const get = (host: string) =>
-    got(`http://127.0.0.1:${httpPort}/`, { headers: { host: `${host}:${httpPort}` }, throwHttpErrors: false, retry: { limit: 0 }, agent: {} as never });
+  const get = (host: string) => got(`http://127.0.0.1:${httpPort}/`, { headers: { host: `${host}:${httpPort}` }, throwHttpErrors: false, retry: { limit: 0 }, agent: {} as never });
   const aliceServed = async () => {
     const r = await get(`alice.api.${DOMAIN}`).catch(() => undefined);
     return r?.statusCode === 200 && (JSON.parse(r.body) as { id: string }).id === 'alice';

@@ -54,7 +54,10 @@ test('3,000 requests with random hosts leave the metrics series count bounded', 
       );
       agent.destroy();
       assert.equal(statuses.length, REQUESTS);
-      assert.ok(statuses.every((c) => c === 404), 'unknown hosts are 404s');
+      assert.ok(
+        statuses.every((c) => c === 404),
+        'unknown hosts are 404s',
+      );
 
       const after = await waitFor(
         async () => {
@@ -69,7 +72,10 @@ test('3,000 requests with random hosts leave the metrics series count bounded', 
       assert.ok(after.text.length < before.text.length + 8 * 1024, `metrics grew from ${before.text.length} to ${after.text.length} bytes`);
       const services = new Set(after.samples.map((x) => x.labels.service).filter((v) => v !== undefined));
       assert.deepEqual([...services].sort(), ['_unknown', 'api']);
-      assert.ok(after.samples.every((x) => (x.labels.instance ?? '') === '' || x.labels.instance === 'alice'), 'no random instance label');
+      assert.ok(
+        after.samples.every((x) => (x.labels.instance ?? '') === '' || x.labels.instance === 'alice'),
+        'no random instance label',
+      );
     },
   );
 });

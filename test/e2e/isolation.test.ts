@@ -131,7 +131,10 @@ test('a hostile tenant can touch nothing of the controller or its neighbour, and
         const range = s.controller.currentConfig.settings;
         assert.ok(self.uid >= range.uid_range_start && self.uid <= range.uid_range_end, `uid ${self.uid} from the range`);
         assert.equal(self.gid, self.uid);
-        assert.ok(self.groups.every((g) => g === self.gid), `no supplementary groups: ${self.groups.join(',')}`);
+        assert.ok(
+          self.groups.every((g) => g === self.gid),
+          `no supplementary groups: ${self.groups.join(',')}`,
+        );
         assert.equal(self.capEff, '0000000000000000');
         assert.equal(self.capBnd, '0000000000000000');
         assert.equal(self.noNewPrivs, '1');
@@ -144,7 +147,10 @@ test('a hostile tenant can touch nothing of the controller or its neighbour, and
         assert.ok(self.procPids < 10, `own PID namespace: ${self.procPids} pids in /proc`);
         // The host sees the instance uid on the app (bubblewrap itself stays root, outside the tenant's reach).
         const procs = cgroupProcesses(s, 'evil', 'x');
-        assert.ok(procs.some((p) => p.uid === self.uid && p.comm !== 'bwrap'), JSON.stringify(procs));
+        assert.ok(
+          procs.some((p) => p.uid === self.uid && p.comm !== 'bwrap'),
+          JSON.stringify(procs),
+        );
         for (const p of procs) if (p.comm !== 'bwrap') assert.equal(p.uid, self.uid, `host uid of ${p.comm} (${p.pid})`);
 
         // The neighbour's shared memory and files are untouched; its log has no forged line.
@@ -235,7 +241,11 @@ test('limits, uid and sandbox survive a controller restart (adoption), and stora
       const again = await attack(s, 'x.evil.localhost', { connect: [{ port: s.port }], read: [path.join(s.dataDir, 'tenement.db')] });
       assert.equal(again.self.uid, self.uid, 'same uid');
       assert.ok(again.self.procPids < 10, 'same PID namespace');
-      assert.deepEqual(again.attempts.filter((a) => a.succeeded), [], 'rules restored for the adopted instance');
+      assert.deepEqual(
+        again.attempts.filter((a) => a.succeeded),
+        [],
+        'rules restored for the adopted instance',
+      );
       const cg = s.controller.supervisor.isolation.cgroupFor({ service: 'evil', id: 'x' })!;
       assert.ok(cg.pids().includes(before.pid!), 'still in its cgroup');
       const pidsDir = cg.dirs().find((x) => x.includes('/pids') || !x.includes('/memory'))!;
@@ -244,14 +254,20 @@ test('limits, uid and sandbox survive a controller restart (adoption), and stora
       const token = adminToken(s);
       const storage = await waitFor(
         async () => {
-          const r = await got(`http://127.0.0.1:${s.port}/api/instances/evil:x/storage`, { headers: { authorization: `Bearer ${token}` } }).json<{ used_bytes: number; quota_bytes: number; over_quota: boolean }>();
+          const r = await got(`http://127.0.0.1:${s.port}/api/instances/evil:x/storage`, { headers: { authorization: `Bearer ${token}` } }).json<{
+            used_bytes: number;
+            quota_bytes: number;
+            over_quota: boolean;
+          }>();
           return r.used_bytes >= 2 * 1024 * 1024 ? r : undefined;
         },
         { timeoutMs: 40_000, what: 'storage measured' },
       );
       assert.equal(storage.quota_bytes, 1024 * 1024);
       assert.equal(storage.over_quota, true);
-      const list = await got(`http://127.0.0.1:${s.port}/api/instances`, { headers: { authorization: `Bearer ${token}` } }).json<Array<{ storage_used_bytes: number; storage_quota_bytes: number }>>();
+      const list = await got(`http://127.0.0.1:${s.port}/api/instances`, { headers: { authorization: `Bearer ${token}` } }).json<
+        Array<{ storage_used_bytes: number; storage_quota_bytes: number }>
+      >();
       assert.equal(list[0]!.storage_quota_bytes, 1024 * 1024);
       const metrics = await got(`http://127.0.0.1:${s.port}/metrics`).text();
       assert.match(metrics, /tenement_instance_storage_over_quota\{service="evil",instance="x"\} 1/);
@@ -276,7 +292,10 @@ test('isolation = "process" still gives its own uid, a clean env and limits (no 
         signal: [good.pid],
         connect: [{ port: s.port }, { port: good.port }],
       });
-      assert.deepEqual(r.attempts.filter((a) => a.succeeded), []);
+      assert.deepEqual(
+        r.attempts.filter((a) => a.succeeded),
+        [],
+      );
       assert.ok(r.self.uid >= s.controller.currentConfig.settings.uid_range_start);
       assert.equal(r.self.noNewPrivs, '1');
       assert.ok(r.self.procPids > 10, 'no PID namespace under "process"');
@@ -297,7 +316,10 @@ test('clear errors: bwrap missing, an app its uid cannot read; user = "root" wit
     await withStack(
       (d) => {
         const cmd = (extra: string) => `command = ${JSON.stringify(`${process.execPath} ${path.join(appDir, 'app.mjs')}`)}\nhealth = "/health"\n${extra}\n`;
-        return config(d, { sandboxed: '', plain: 'isolation = "process"' }, {}) + `\n[service.rootapp]\n${cmd('isolation = "process"')}\n[service.compat]\n${cmd('isolation = "process"\nuser = "root"')}`;
+        return (
+          config(d, { sandboxed: '', plain: 'isolation = "process"' }, {}) +
+          `\n[service.rootapp]\n${cmd('isolation = "process"')}\n[service.compat]\n${cmd('isolation = "process"\nuser = "root"')}`
+        );
       },
       async (s) => {
         await assert.rejects(s.controller.control.spawn({ service: 'sandboxed', id: 'a' }), /bubblewrap.*bwrap was not found.*isolation = "process"/s);

@@ -12,8 +12,7 @@ import { issueToken } from '../../src/auth/tokens.js';
 import { openDatabase } from '../../src/store/database.js';
 import { TokenStore } from '../../src/store/token-store.js';
 
-const config = (dataDir: string, extra = '') =>
-  tenantConfig(dataDir, { services: { api: '', docs: '' }, instances: { api: ['alice', 'bob'], docs: ['main'] }, extra });
+const config = (dataDir: string, extra = '') => tenantConfig(dataDir, { services: { api: '', docs: '' }, instances: { api: ['alice', 'bob'], docs: ['main'] }, extra });
 
 type Answer = { service: string; id: string; pid: number; path: string; host: string };
 
@@ -109,7 +108,11 @@ test('hardening #11: public /health is minimal, details need an admin token; /me
       const direct = (p: string, token?: string) =>
         got(`http://127.0.0.1:${s.port}${p}`, { throwHttpErrors: false, retry: { limit: 0 }, headers: token ? { authorization: `Bearer ${token}` } : {} });
       const viaCaddy = (p: string, token?: string) =>
-        got(`http://127.0.0.1:${s.httpPort}${p}`, { throwHttpErrors: false, retry: { limit: 0 }, headers: { host: 'localhost', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+        got(`http://127.0.0.1:${s.httpPort}${p}`, {
+          throwHttpErrors: false,
+          retry: { limit: 0 },
+          headers: { host: 'localhost', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        });
 
       // /health: the status only, for anyone, also through Caddy's root domain.
       for (const res of [await viaCaddy('/health'), await direct('/health'), await direct('/health', alice)]) {

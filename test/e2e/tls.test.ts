@@ -97,7 +97,9 @@ test('ACME settings become the issuer (email, staging CA, DNS challenge); a DNS 
     gracePeriodSec: 10,
     route: { '@id': 'tenement', handle: [] },
     tls: { httpsListen: [':443'], httpsPort: 443, ask: 'http://127.0.0.1:8080/caddy/ask', issuer: 'acme', email: 'ops@example.com', staging: true, dnsProvider: 'cloudflare' },
-  }) as { apps: { tls: { automation: { on_demand: unknown; policies: Array<{ issuers: unknown[]; on_demand: boolean }> } }; http: { servers: Record<string, { listen: string[] }> } } };
+  }) as {
+    apps: { tls: { automation: { on_demand: unknown; policies: Array<{ issuers: unknown[]; on_demand: boolean }> } }; http: { servers: Record<string, { listen: string[] }> } };
+  };
   assert.deepEqual(config.apps.tls.automation.on_demand, { ask: 'http://127.0.0.1:8080/caddy/ask' });
   assert.deepEqual(config.apps.tls.automation.policies[0]!.issuers, [
     { module: 'acme', email: 'ops@example.com', ca: LETS_ENCRYPT_STAGING, challenges: { dns: { provider: { name: 'cloudflare' } } } },

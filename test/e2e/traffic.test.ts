@@ -101,8 +101,14 @@ for (const mode of ['fresh connections', 'keep-alive connections'] as const) {
         assert.ok(failures.length <= bound, `${failures.length} failed requests (bound ${bound}) of ${seen.length + failures.length}: ${failures.join(', ')}`);
         // Answers that completed before the swap began came from v1; those completing while it is
         // pushed may come from either.
-        assert.ok(seen.slice(0, swapStart).every((id) => id === 'v1'), 'before the swap only v1 answers');
-        assert.ok(seen.slice(swappedAt + loops.length).every((id) => id === 'v2'), 'after the swap only v2 answers');
+        assert.ok(
+          seen.slice(0, swapStart).every((id) => id === 'v1'),
+          'before the swap only v1 answers',
+        );
+        assert.ok(
+          seen.slice(swappedAt + loops.length).every((id) => id === 'v2'),
+          'after the swap only v2 answers',
+        );
       },
     );
   });

@@ -128,7 +128,10 @@ http://example.com:${frontPort}, http://*.example.com:${frontPort}, http://*.*.e
       assert.ok(fs.existsSync(path.join(dataDir, 'tenement.db.v0.bak')), 'backup before migrating');
       assert.ok(!fs.existsSync(path.join(dir, 'not-this-one', 'tenement.db')), 'TENEMENT_DATA_DIR wins over settings.data_dir');
       await waitFor(() => !pidRunning(leftover.pid!), { timeoutMs: 20_000, what: 'the leftover 0.2 process to be stopped' });
-      const firstOk = await waitFor(() => results.find((r) => r.at >= t0 && r.status === 200 && r.body.length > 0), { timeoutMs: 60_000, what: `alice through the front proxy (last: ${JSON.stringify(results.slice(-3))})\n${ctl.log().slice(-3000)}` });
+      const firstOk = await waitFor(() => results.find((r) => r.at >= t0 && r.status === 200 && r.body.length > 0), {
+        timeoutMs: 60_000,
+        what: `alice through the front proxy (last: ${JSON.stringify(results.slice(-3))})\n${ctl.log().slice(-3000)}`,
+      });
       const downtimeMs = firstOk.at - t0;
 
       // ---- step 4: the CLI as 0.2 users typed it: token from {data_dir}/api_token -------------
@@ -148,16 +151,27 @@ http://example.com:${frontPort}, http://*.example.com:${frontPort}, http://*.*.e
       // Tenant tokens of 0.2 keep their scope.
       const asAlice = got.extend({ prefixUrl: server, headers: { authorization: `Bearer ${orig.tenantTokens.alice}` }, throwHttpErrors: false, retry: { limit: 0 } });
       const mine = JSON.parse((await asAlice.get('api/instances')).body) as Array<{ id: string }>;
-      assert.deepEqual(mine.map((i) => i.id), ['notes:alice']);
+      assert.deepEqual(
+        mine.map((i) => i.id),
+        ['notes:alice'],
+      );
       assert.equal((await asAlice.post('api/instances/notes:bob/restart')).statusCode, 403);
       assert.equal((await asAlice.post('api/deploy', { json: { process: 'notes', version: 'v2' } })).statusCode, 403);
 
       // Logs of 0.2 are searchable; deploy_log is in the audit log.
-      const logs = await runTen(['--server', server, 'logs', 'notes:alice', '--search', 'refused', '--json'], { env: { TENEMENT_DATA_DIR: dataDir, TENEMENT_TOKEN: '', TENEMENT_SERVER: '', TENEMENT_CONFIG: '' } });
+      const logs = await runTen(['--server', server, 'logs', 'notes:alice', '--search', 'refused', '--json'], {
+        env: { TENEMENT_DATA_DIR: dataDir, TENEMENT_TOKEN: '', TENEMENT_SERVER: '', TENEMENT_CONFIG: '' },
+      });
       assert.equal(logs.code, 0, logs.stderr);
       assert.match(logs.stdout, /database connection refused by upstream/);
       const audit = await got(`${server}/api/audit?limit=200`, { headers: { authorization: `Bearer ${orig.adminToken}` } }).json<Array<{ actor: string; action: string }>>();
-      assert.deepEqual(audit.filter((e) => e.actor === 'tenement-0.2').map((e) => e.action).sort(), ['deploy', 'route', 'spawn']);
+      assert.deepEqual(
+        audit
+          .filter((e) => e.actor === 'tenement-0.2')
+          .map((e) => e.action)
+          .sort(),
+        ['deploy', 'route', 'spawn'],
+      );
 
       // ---- step 5: the front proxy keeps working, with a warning naming the better setup ------
       assert.match(ctl.log(), /requests for tenant hosts reach the controller port.*point the front proxy at Caddy \(127\.0\.0\.1:\d+/);

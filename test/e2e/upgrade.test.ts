@@ -131,7 +131,6 @@ function tenantPids(dataDir: string): Record<string, number | null> {
   return Object.fromEntries(instances(dataDir).map((r) => [`${r.service}:${r.id}`, r.pid]));
 }
 
-
 /** One controller, one Caddy, the tenants that run: nothing orphaned or duplicated, no leaked socket. */
 async function assertOneOfEach(dataDir: string, ctl: number): Promise<void> {
   // Let a tenant that is falling asleep or waking settle, so records and processes agree.
@@ -248,10 +247,13 @@ test('socket activation (systemd-socket-activate): a graceful restart and a SIGK
       const okBefore = { ...load.ok };
       const l = load;
       await act();
-      await waitFor(() => {
-        const pid = controllerPid();
-        return pid !== undefined && pid !== old && pidRunning(pid);
-      }, { timeoutMs: 20_000, what: `a new controller after ${name}` });
+      await waitFor(
+        () => {
+          const pid = controllerPid();
+          return pid !== undefined && pid !== old && pidRunning(pid);
+        },
+        { timeoutMs: 20_000, what: `a new controller after ${name}` },
+      );
       await waitHealthy(s.port);
       assert.equal(pidRunning(old), false, `${name}: the old controller is gone`);
       await waitFor(() => l.ok.api > okBefore.api + 10 && l.ok.sleeping > okBefore.sleeping, {

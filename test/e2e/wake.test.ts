@@ -52,12 +52,21 @@ test('20 sleeping instances woken at once all answer 200; concurrent requests fo
       await Promise.all(ids.map((id) => sleepInstance(s, id)));
       const changes = s.caddyChanges();
       const results = await Promise.all(ids.map((id) => s.request(`${id}.api.localhost`, '/')));
-      assert.deepEqual(results.map((r) => r.statusCode), ids.map(() => 200));
-      assert.deepEqual(results.map((r) => (JSON.parse(r.body) as Answer).id), ids);
+      assert.deepEqual(
+        results.map((r) => r.statusCode),
+        ids.map(() => 200),
+      );
+      assert.deepEqual(
+        results.map((r) => (JSON.parse(r.body) as Answer).id),
+        ids,
+      );
 
       await sleepInstance(s, 't0');
       const burst = await Promise.all(Array.from({ length: 10 }, () => s.request('t0.api.localhost', '/', { method: 'POST', body: 'x' })));
-      assert.deepEqual(burst.map((r) => r.statusCode), burst.map(() => 200));
+      assert.deepEqual(
+        burst.map((r) => r.statusCode),
+        burst.map(() => 200),
+      );
       const pids = new Set(burst.map((r) => (JSON.parse(r.body) as Answer).pid));
       assert.equal(pids.size, 1, 'one process served all concurrent requests: one start');
       assert.equal(s.caddyChanges(), changes, 'waking changed nothing in Caddy');

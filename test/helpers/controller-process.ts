@@ -47,9 +47,7 @@ export async function startController(opts: StartOptions): Promise<ControllerPro
     env: { ...process.env, TENEMENT_LOG_FORMAT: 'json', ...opts.env },
   });
   fs.closeSync(out);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let hasExited = false;
   void exited.then(() => {
     hasExited = true;

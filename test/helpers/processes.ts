@@ -94,7 +94,10 @@ export function removeCgroupsOf(dataDir: string): void {
     const dir = path.join(root, 'tenement', hash);
     let leaves: string[] = [];
     try {
-      leaves = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      leaves = fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     } catch {
       continue;
     }

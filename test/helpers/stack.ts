@@ -82,9 +82,7 @@ export async function withStack(toml: (dataDir: string) => string, fn: (s: Stack
     },
     caddyChanges() {
       const text = fs.readFileSync(path.join(dataDir, '_caddy', 'caddy.log'), 'utf8');
-      return text
-        .split('\n')
-        .filter((l) => l.includes('"logger":"admin.api"') && l.includes('"msg":"received request"') && /"method":"(POST|PATCH|PUT|DELETE)"/.test(l)).length;
+      return text.split('\n').filter((l) => l.includes('"logger":"admin.api"') && l.includes('"msg":"received request"') && /"method":"(POST|PATCH|PUT|DELETE)"/.test(l)).length;
     },
     async restartController() {
       await controller.close();

@@ -26,11 +26,7 @@ export interface Harness {
 /** `node tenant.mjs` with env: the default command of test services. */
 export const TENANT_COMMAND = `${JSON.stringify(process.execPath)} ${JSON.stringify(TENANT_APP)}`;
 
-export async function withSupervisor(
-  toml: (dataDir: string) => string,
-  fn: (h: Harness) => Promise<void>,
-  extra: Partial<SupervisorOptions> = {},
-): Promise<void> {
+export async function withSupervisor(toml: (dataDir: string) => string, fn: (h: Harness) => Promise<void>, extra: Partial<SupervisorOptions> = {}): Promise<void> {
   const { dir, cleanup } = tempDir();
   const dataDir = path.join(dir, 'data');
   const file = path.join(dir, 'tenement.toml');

@@ -70,7 +70,9 @@ test('install then uninstall: exactly the listed files come and go; config and d
     for (const f of manifest.files) assert.equal(sha256(read(root, f.path.slice(1))), f.sha256, f.path);
     assert.deepEqual(manifest.kept, { config: CONFIG, dataDir: '/var/lib/tenement' });
     // Only the listed files (and the manifest and folders) were added.
-    const added = Object.keys(snapshot(root)).filter((k) => !(k in before)).sort();
+    const added = Object.keys(snapshot(root))
+      .filter((k) => !(k in before))
+      .sort();
     assert.deepEqual(added, ['etc/caddy/', CADDYFILE, 'etc/systemd/', 'etc/systemd/system/', 'etc/systemd/system/caddy.service.d/', DROP_IN, SERVICE, SOCKET, MANIFEST].sort());
     for (const k of Object.keys(before)) assert.equal(snapshot(root)[k], before[k], `${k} untouched`);
     assert.equal((fs.statSync(path.join(root, SERVICE)).mode & 0o777).toString(8), '644');
@@ -166,7 +168,10 @@ test('files changed by hand: install refuses without --force, uninstall keeps th
     assert.equal(kept.code, 0, kept.stderr);
     assert.match(kept.stderr, /kept .*tenement\.service: changed since ten install wrote it \(ten uninstall --force removes it\)/);
     assert.ok(fs.existsSync(path.join(root, SERVICE)));
-    assert.deepEqual((JSON.parse(read(root, MANIFEST)) as Manifest).files.map((f) => f.path), [`/${SERVICE}`]);
+    assert.deepEqual(
+      (JSON.parse(read(root, MANIFEST)) as Manifest).files.map((f) => f.path),
+      [`/${SERVICE}`],
+    );
 
     const dry = await runTen(['uninstall', '--root', root, '--force', '--dry-run']);
     assert.equal(dry.code, 0);

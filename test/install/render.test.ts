@@ -151,11 +151,17 @@ test('plan vs disk: new, unchanged, replaced, changed by hand, and foreign files
       serveExtra: [],
     };
     const files = planInstall(request);
-    assert.deepEqual(files.map((f) => f.path), ['/etc/systemd/system/tenement.service', '/etc/systemd/system/tenement.socket']);
+    assert.deepEqual(
+      files.map((f) => f.path),
+      ['/etc/systemd/system/tenement.service', '/etc/systemd/system/tenement.socket'],
+    );
     assert.throws(() => planInstall({ ...request, caddy: true }), /--caddy needs --domain/);
 
     let check = checkInstall(root, files, undefined, { force: false });
-    assert.deepEqual(check.steps.map((s) => s.action), ['create', 'create']);
+    assert.deepEqual(
+      check.steps.map((s) => s.action),
+      ['create', 'create'],
+    );
     assert.deepEqual(check.newDirs, ['/etc', '/etc/systemd', '/etc/systemd/system', '/etc/tenement']);
 
     const servicePath = path.join(root, 'etc/systemd/system/tenement.service');
@@ -165,22 +171,38 @@ test('plan vs disk: new, unchanged, replaced, changed by hand, and foreign files
     fs.writeFileSync(socketPath, '[Socket]\nListenStream=1\n'); // someone else's
     check = checkInstall(root, files, undefined, { force: true });
     assert.equal(check.steps[0]!.action, 'unchanged');
-    assert.deepEqual(check.conflicts.map((c) => c.kind), ['foreign'], '--force never overwrites a foreign file');
+    assert.deepEqual(
+      check.conflicts.map((c) => c.kind),
+      ['foreign'],
+      '--force never overwrites a foreign file',
+    );
     assert.match(check.conflicts[0]!.message, /not written by ten install: not overwriting it\. Move it away \(mv /);
 
     const manifest = buildManifest(check, undefined, { version: '1', command: 'x', installedAt: 'now', kept: { config: '/c' } });
     manifest.files.push({ path: '/etc/systemd/system/tenement.socket', sha256: sha256('what we once wrote'), role: 'socket' });
     check = checkInstall(root, files, manifest, { force: false });
-    assert.deepEqual(check.conflicts.map((c) => c.kind), ['modified']);
+    assert.deepEqual(
+      check.conflicts.map((c) => c.kind),
+      ['modified'],
+    );
     assert.match(check.conflicts[0]!.message, /changed after ten install wrote it.*--force/);
-    assert.deepEqual(checkInstall(root, files, manifest, { force: true }).steps.map((s) => s.action), ['unchanged', 'replace']);
+    assert.deepEqual(
+      checkInstall(root, files, manifest, { force: true }).steps.map((s) => s.action),
+      ['unchanged', 'replace'],
+    );
 
     fs.writeFileSync(socketPath, 'what we once wrote');
     check = checkInstall(root, files, manifest, { force: false });
-    assert.deepEqual(check.steps.map((s) => s.action), ['unchanged', 'replace']);
+    assert.deepEqual(
+      check.steps.map((s) => s.action),
+      ['unchanged', 'replace'],
+    );
     // Dropping socket activation removes the socket unit of the earlier install.
     check = checkInstall(root, planInstall({ ...request, socketActivation: false }), manifest, { force: false });
-    assert.deepEqual(check.stale.map((s) => [s.entry.path, s.action]), [['/etc/systemd/system/tenement.socket', 'remove']]);
+    assert.deepEqual(
+      check.stale.map((s) => [s.entry.path, s.action]),
+      [['/etc/systemd/system/tenement.socket', 'remove']],
+    );
   } finally {
     cleanup();
   }

@@ -93,9 +93,20 @@ describe('bubblewrap argv', () => {
 
 describe('network rules', () => {
   it('rejects, per tenant uid, local connections to protected ports and other instance ports', () => {
-    const script = renderRuleset({ table: 'tenement_x', protectedPorts: [8080, 2019, 8080], portRange: [30000, 30100], tenants: [{ uid: 600002, port: 30002 }, { uid: 600001, port: 30001 }] });
+    const script = renderRuleset({
+      table: 'tenement_x',
+      protectedPorts: [8080, 2019, 8080],
+      portRange: [30000, 30100],
+      tenants: [
+        { uid: 600002, port: 30002 },
+        { uid: 600001, port: 30001 },
+      ],
+    });
     assert.match(script, /^table inet tenement_x \{\}\ndelete table inet tenement_x\n/);
-    assert.match(script, /meta skuid 600001 fib daddr type local tcp flags & \(syn \| ack\) == syn tcp dport != 30001 tcp dport \{ 2019, 8080, 30000-30100 \} counter reject with tcp reset/);
+    assert.match(
+      script,
+      /meta skuid 600001 fib daddr type local tcp flags & \(syn \| ack\) == syn tcp dport != 30001 tcp dport \{ 2019, 8080, 30000-30100 \} counter reject with tcp reset/,
+    );
     assert.ok(script.indexOf('600001') < script.indexOf('600002'));
     assert.equal(deleteScript('t'), 'table inet t {}\ndelete table inet t\n');
     assert.match(tableName('/var/lib/tenement'), /^tenement_[0-9a-f]{10}$/);
@@ -127,7 +138,10 @@ describe('cgroups', () => {
     const { dir, cleanup } = tempDir();
     try {
       const f = path.join(dir, 'mounts');
-      fs.writeFileSync(f, 'cgroup /sys/fs/cgroup/memory cgroup rw,nosuid,memory 0 0\ncgroup /sys/fs/cgroup/pids cgroup rw,pids 0 0\ncgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,cpu,cpuacct 0 0\n');
+      fs.writeFileSync(
+        f,
+        'cgroup /sys/fs/cgroup/memory cgroup rw,nosuid,memory 0 0\ncgroup /sys/fs/cgroup/pids cgroup rw,pids 0 0\ncgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,cpu,cpuacct 0 0\n',
+      );
       assert.deepEqual(detectCgroupHost(f), { version: 1, mounts: { memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids', cpu: '/sys/fs/cgroup/cpu,cpuacct' } });
       fs.writeFileSync(f, 'cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n');
       assert.deepEqual(detectCgroupHost(f), { version: 2, mounts: { unified: '/sys/fs/cgroup' } });
@@ -150,12 +164,20 @@ describe('cgroups', () => {
       } else {
         assert.equal(fs.readFileSync(path.join(dirs[0]!, 'memory.max'), 'utf8').trim(), String(64 * 1024 * 1024));
       }
-      const r = spawnSync(joinCgroupArgv(cg.procsFiles())[0]!, [...joinCgroupArgv(cg.procsFiles()).slice(1), '/bin/sh', '-c', 'cat /proc/self/cgroup; echo host=$TENEMENT_HOST_PID'], { encoding: 'utf8' });
+      const r = spawnSync(
+        joinCgroupArgv(cg.procsFiles())[0]!,
+        [...joinCgroupArgv(cg.procsFiles()).slice(1), '/bin/sh', '-c', 'cat /proc/self/cgroup; echo host=$TENEMENT_HOST_PID'],
+        { encoding: 'utf8' },
+      );
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`tenement/unit-${process.pid}/api.a`));
       // Past its memory limit the process is killed by the OOM killer, and the kill is counted.
       const before = cg.oomKills();
-      const hog = spawnSync(joinCgroupArgv(cg.procsFiles())[0]!, [...joinCgroupArgv(cg.procsFiles()).slice(1), process.execPath, '-e', 'const a=[]; for(;;) a.push(Buffer.alloc(1<<20, 1))'], { encoding: 'utf8' });
+      const hog = spawnSync(
+        joinCgroupArgv(cg.procsFiles())[0]!,
+        [...joinCgroupArgv(cg.procsFiles()).slice(1), process.execPath, '-e', 'const a=[]; for(;;) a.push(Buffer.alloc(1<<20, 1))'],
+        { encoding: 'utf8' },
+      );
       assert.equal(hog.signal, 'SIGKILL');
       assert.ok(cg.oomKills() > before, 'oom kill counted');
     } finally {
@@ -174,13 +196,49 @@ describe('preflight', () => {
       fs.writeFileSync(app, 'console.log(1)');
       assert.deepEqual(accessProblem(app, { uid: 600500, gid: 600500 }, 'r')?.blocking, dir);
       assert.throws(
-        () => preflight({ instance: 'api:a', id: { uid: 600500, gid: 600500 }, program: process.execPath, args: [app], cwd: dir, checkCwd: false, searchPath: TENANT_PATH, configFix: 'set user' }),
-        (err: Error) => err instanceof PreflightError && err.message.includes(`${dir} is not searchable by uid 600500 (mode 0700, owner uid 0)`) && /move it/.test(err.message) && /set user/.test(err.message),
+        () =>
+          preflight({
+            instance: 'api:a',
+            id: { uid: 600500, gid: 600500 },
+            program: process.execPath,
+            args: [app],
+            cwd: dir,
+            checkCwd: false,
+            searchPath: TENANT_PATH,
+            configFix: 'set user',
+          }),
+        (err: Error) =>
+          err instanceof PreflightError &&
+          err.message.includes(`${dir} is not searchable by uid 600500 (mode 0700, owner uid 0)`) &&
+          /move it/.test(err.message) &&
+          /set user/.test(err.message),
       );
       fs.chmodSync(dir, 0o711);
-      const resolved = preflight({ instance: 'api:a', id: { uid: 600500, gid: 600500 }, program: 'node', args: [app], cwd: dir, checkCwd: true, searchPath: TENANT_PATH, configFix: '' });
+      const resolved = preflight({
+        instance: 'api:a',
+        id: { uid: 600500, gid: 600500 },
+        program: 'node',
+        args: [app],
+        cwd: dir,
+        checkCwd: true,
+        searchPath: TENANT_PATH,
+        configFix: '',
+      });
       assert.match(resolved, /^\/usr\/(local\/)?s?bin\/node$|^\/s?bin\/node$/, 'resolved on the tenant PATH');
-      assert.throws(() => preflight({ instance: 'api:a', id: { uid: 600500, gid: 600500 }, program: 'no-such-program-x', args: [], cwd: dir, checkCwd: false, searchPath: TENANT_PATH, configFix: '' }), /not found on the instance's PATH/);
+      assert.throws(
+        () =>
+          preflight({
+            instance: 'api:a',
+            id: { uid: 600500, gid: 600500 },
+            program: 'no-such-program-x',
+            args: [],
+            cwd: dir,
+            checkCwd: false,
+            searchPath: TENANT_PATH,
+            configFix: '',
+          }),
+        /not found on the instance's PATH/,
+      );
     } finally {
       cleanup();
     }
@@ -196,7 +254,11 @@ describe('instance identities', () => {
       const range = { start: 700000, end: 700002 };
       const a = ids.ensure('api', 'a', range, (u) => u !== 700000);
       assert.deepEqual(a, { service: 'api', id: 'a', uid: 700001, gid: 700001 });
-      assert.deepEqual(ids.ensure('api', 'a', range, () => true), a, 'stable');
+      assert.deepEqual(
+        ids.ensure('api', 'a', range, () => true),
+        a,
+        'stable',
+      );
       assert.equal(ids.ensure('api', 'b', range, () => true).uid, 700000);
       assert.equal(ids.ensure('web', 'a', range, () => true).uid, 700002);
       assert.throws(() => ids.ensure('web', 'b', range, () => true), IdentityExhaustedError);
@@ -219,7 +281,13 @@ describe('host report', () => {
     assert.ok(r.missing.some((m) => /not root/.test(m)));
     assert.ok(r.missing.some((m) => /bubblewrap/.test(m)));
     assert.ok(r.missing.some((m) => /network rules/.test(m)));
-    const full = describeHost({ root: true, bwrap: '/usr/bin/bwrap', setpriv: '/usr/bin/setpriv', nft: '/usr/sbin/nft', cgroup: { version: 2, mounts: { unified: '/sys/fs/cgroup' } } });
+    const full = describeHost({
+      root: true,
+      bwrap: '/usr/bin/bwrap',
+      setpriv: '/usr/bin/setpriv',
+      nft: '/usr/sbin/nft',
+      cgroup: { version: 2, mounts: { unified: '/sys/fs/cgroup' } },
+    });
     assert.deepEqual(full.missing, []);
   });
 });
@@ -236,7 +304,10 @@ describe('ten config isolation check', () => {
       const { config } = parseConfigText(text, file);
       const host = { root: true, bwrap: null, setpriv: '/usr/bin/setpriv', nft: '/usr/sbin/nft', cgroup: null };
       const check = checkIsolation(config, host);
-      assert.ok(check.problems.some((p) => p.startsWith('service hidden cannot start') && p.includes(`${dir} is not searchable`)), check.problems.join('\n'));
+      assert.ok(
+        check.problems.some((p) => p.startsWith('service hidden cannot start') && p.includes(`${dir} is not searchable`)),
+        check.problems.join('\n'),
+      );
       assert.ok(!check.problems.some((p) => p.startsWith('service ok cannot start')));
       assert.ok(!check.problems.some((p) => p.startsWith('service compat cannot start')), 'user = "root" is not checked');
       assert.ok(check.problems.some((p) => p.startsWith('service ok: isolation = "namespace" needs bubblewrap')));

@@ -47,11 +47,14 @@ describe('LogCapture', () => {
     try {
       assert.deepEqual(texts(store.query({ limit: 10, search: '"controller was down"' })), ['written while the controller was down']);
       const stderr = store.query({ limit: 10, stream: 'stderr' }).reverse();
-      assert.deepEqual(stderr.map((l) => [l.text, l.level]), [
-        ['ERROR: boom', 'error'],
-        ['    at main (app.js:1)', 'error'],
-        ['plain stderr', 'warn'],
-      ]);
+      assert.deepEqual(
+        stderr.map((l) => [l.text, l.level]),
+        [
+          ['ERROR: boom', 'error'],
+          ['    at main (app.js:1)', 'error'],
+          ['plain stderr', 'warn'],
+        ],
+      );
       assert.ok(stderr.every((l) => l.service === 'api' && l.instance === 'alice'));
       const first = await sub.next();
       assert.equal(first?.kind, 'lines');

@@ -25,7 +25,10 @@ describe('LogRetention', () => {
       assert.equal(await retention.runOnce(), 1);
       settings.log_retention_days = 2;
       assert.equal(await retention.runOnce(), 1);
-      assert.deepEqual(store.query({ limit: 10 }).map((l) => l.text), ['1 days old']);
+      assert.deepEqual(
+        store.query({ limit: 10 }).map((l) => l.text),
+        ['1 days old'],
+      );
       retention.start();
       await retention.stop();
     } finally {

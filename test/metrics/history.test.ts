@@ -47,7 +47,10 @@ describe('History', () => {
     assert.deepEqual(h.snapshot().instances.find((i) => i.instance === 'api:alice')!.requests, [1, 0, 1]);
     c.advance(10_000);
     const snap = h.snapshot();
-    assert.deepEqual(snap.instances.map((i) => i.instance), ['api:alice']);
+    assert.deepEqual(
+      snap.instances.map((i) => i.instance),
+      ['api:alice'],
+    );
     assert.deepEqual(snap.instances[0]!.requests, [0, 1, 0]);
     c.advance(60_000);
     assert.deepEqual(h.snapshot().instances, []);
@@ -67,9 +70,18 @@ describe('History', () => {
     assert.equal(api.latency_avg_ms.at(-1), 30);
     assert.equal(api.latency_max_ms.at(-1), 50);
     const onlyBob = h.snapshot({ id: 'bob' });
-    assert.deepEqual(onlyBob.instances.map((i) => i.instance), ['api:bob']);
-    assert.deepEqual(onlyBob.services.map((s) => [s.process, s.requests.at(-1)]), [['api', 2]]);
-    assert.deepEqual(h.snapshot({ service: 'web' }).instances.map((i) => i.instance), ['web:carol']);
+    assert.deepEqual(
+      onlyBob.instances.map((i) => i.instance),
+      ['api:bob'],
+    );
+    assert.deepEqual(
+      onlyBob.services.map((s) => [s.process, s.requests.at(-1)]),
+      [['api', 2]],
+    );
+    assert.deepEqual(
+      h.snapshot({ service: 'web' }).instances.map((i) => i.instance),
+      ['web:carol'],
+    );
   });
 
   it('ignores durations that are not numbers', () => {

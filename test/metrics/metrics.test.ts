@@ -7,8 +7,22 @@ import { boundedRequestLabels } from '../../src/metrics/request-labels.js';
 
 function record(service: string, id: string, observed: InstanceRecord['observed'], health: InstanceRecord['health'] = 'healthy'): InstanceRecord {
   return {
-    service, id, port: 1, pid: null, pidStartTime: null, desired: 'running', observed, health, weight: 100, healthFailures: 0,
-    restartCount: 0, createdAt: 0, startedAt: null, lastActivityAt: null, lastError: null, lastExit: null,
+    service,
+    id,
+    port: 1,
+    pid: null,
+    pidStartTime: null,
+    desired: 'running',
+    observed,
+    health,
+    weight: 100,
+    healthFailures: 0,
+    restartCount: 0,
+    createdAt: 0,
+    startedAt: null,
+    lastActivityAt: null,
+    lastError: null,
+    lastExit: null,
   };
 }
 

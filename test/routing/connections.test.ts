@@ -6,7 +6,8 @@ import { portActivity } from '../../src/routing/connections.js';
 
 const HEAD = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
 // Instance port 30001 = 0x7531; Caddy's side uses 45000 (0xAFC8), a probe 45100 (0xB02C).
-const row = (local: string, remote: string, st: string, timer = '00:00000000') => `   0: ${local} ${remote} ${st} 00000000:00000000 ${timer} 00000000  1000        0 0 1 0000000000000000`;
+const row = (local: string, remote: string, st: string, timer = '00:00000000') =>
+  `   0: ${local} ${remote} ${st} 00000000:00000000 ${timer} 00000000  1000        0 0 1 0000000000000000`;
 const listen = row('0100007F:7531', '00000000:0000', '0A');
 const none = (_: number) => false;
 const NOW = 1_000_000;
@@ -29,7 +30,10 @@ test('TIME_WAIT tells when the connection ended: 60 s minus the time left', () =
 
 test("the controller's own connections (health probes) are left out", () => {
   const t = [HEAD, row('0100007F:B02C', '0100007F:7531', '01'), row('0100007F:7531', '0100007F:B02C', '01'), row('0100007F:B02C', '0100007F:7531', '06', '03:00001700')].join('\n');
-  assert.deepEqual(portActivity([t], 30001, NOW, (p) => p === 45100), { open: false, lastClosedAt: undefined });
+  assert.deepEqual(
+    portActivity([t], 30001, NOW, (p) => p === 45100),
+    { open: false, lastClosedAt: undefined },
+  );
 });
 
 test('IPv6 tables (an app bound to ::) count the same', () => {

@@ -183,21 +183,27 @@ describe('openDatabase', () => {
     const raw = new Database(path.join(dir, DB_FILE));
     raw.pragma(`user_version = ${CURRENT_SCHEMA_VERSION + 1}`);
     raw.close();
-    assert.throws(() => openDatabase(dir), (err: unknown) => {
-      assert.ok(err instanceof SchemaTooNewError);
-      assert.equal(err.backup, undefined);
-      assert.match(err.message, /a newer tenement/);
-      assert.match(err.message, /none .* was found/);
-      return true;
-    });
+    assert.throws(
+      () => openDatabase(dir),
+      (err: unknown) => {
+        assert.ok(err instanceof SchemaTooNewError);
+        assert.equal(err.backup, undefined);
+        assert.match(err.message, /a newer tenement/);
+        assert.match(err.message, /none .* was found/);
+        return true;
+      },
+    );
   });
 
-  it('refuses a database that is not tenement\'s, without touching it', () => {
+  it("refuses a database that is not tenement's, without touching it", () => {
     const dir = dataDir();
     const raw = new Database(path.join(dir, DB_FILE));
     raw.exec('CREATE TABLE customers (name TEXT)');
     raw.close();
-    assert.throws(() => openDatabase(dir), (err: unknown) => err instanceof UnrecognizedDatabaseError && /customers/.test(err.message));
+    assert.throws(
+      () => openDatabase(dir),
+      (err: unknown) => err instanceof UnrecognizedDatabaseError && /customers/.test(err.message),
+    );
     const after = new Database(path.join(dir, DB_FILE), { readonly: true });
     assert.equal(schemaVersion(after), 0);
     assert.deepEqual(after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(), ['customers']);
@@ -245,10 +251,7 @@ describe('openDatabase', () => {
         { id: 0, service: 'api', instance: 'prod', stream: 'stderr', level: 'info', at: Date.UTC(2024, 0, 15, 10, 30, 1), text: 'database connection failed' },
       );
       assert.equal(logs.query({ stream: 'stdout', limit: 1 })[0]?.at, Date.UTC(2024, 0, 15, 10, 30, 0, 123));
-      assert.equal(
-        opened.db.prepare<[], string>("SELECT value FROM original_config WHERE key = 'api_token_hash'").pluck().get(),
-        '$argon2id$v=19$m=19456,t=2,p=1$abc$def',
-      );
+      assert.equal(opened.db.prepare<[], string>("SELECT value FROM original_config WHERE key = 'api_token_hash'").pluck().get(), '$argon2id$v=19$m=19456,t=2,p=1$abc$def');
     } finally {
       opened.db.close();
     }
@@ -264,12 +267,15 @@ describe('runMigrations', () => {
     const db = new Database(path.join(dir, DB_FILE));
     try {
       const broken = [MIGRATIONS[0]!, { version: 2, description: 'broken on purpose', up: 'CREATE TABLE half (a); SELECT * FROM no_such_table;' }];
-      assert.throws(() => runMigrations(db, { migrations: broken }), (err: unknown) => {
-        assert.ok(err instanceof MigrationError);
-        assert.equal(err.version, 2);
-        assert.match(err.message, /broken on purpose.*no such table/);
-        return true;
-      });
+      assert.throws(
+        () => runMigrations(db, { migrations: broken }),
+        (err: unknown) => {
+          assert.ok(err instanceof MigrationError);
+          assert.equal(err.version, 2);
+          assert.match(err.message, /broken on purpose.*no such table/);
+          return true;
+        },
+      );
       assert.equal(schemaVersion(db), 1);
       assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half'").pluck().get(), 0);
       // The real migrations from v2 on then apply cleanly.

@@ -81,16 +81,22 @@ describe('InstanceStore', () => {
 
   it('refuses a duplicate instance and a port that is taken, saying which', () => {
     store.insert(record('notes', 'alice', 30001));
-    assert.throws(() => store.insert(record('notes', 'alice', 30009)), (err: unknown) => {
-      assert.ok(err instanceof DuplicateInstanceError);
-      assert.equal(err.message, 'instance notes:alice already exists');
-      return true;
-    });
-    assert.throws(() => store.insert(record('notes', 'bob', 30001)), (err: unknown) => {
-      assert.ok(err instanceof PortInUseError);
-      assert.match(err.message, /port 30001 .* notes:bob: it is already allocated to notes:alice/);
-      return true;
-    });
+    assert.throws(
+      () => store.insert(record('notes', 'alice', 30009)),
+      (err: unknown) => {
+        assert.ok(err instanceof DuplicateInstanceError);
+        assert.equal(err.message, 'instance notes:alice already exists');
+        return true;
+      },
+    );
+    assert.throws(
+      () => store.insert(record('notes', 'bob', 30001)),
+      (err: unknown) => {
+        assert.ok(err instanceof PortInUseError);
+        assert.match(err.message, /port 30001 .* notes:bob: it is already allocated to notes:alice/);
+        return true;
+      },
+    );
     store.insert(record('notes', 'bob', 30002));
     assert.throws(() => store.update('notes', 'bob', { port: 30001 }), PortInUseError);
     assert.equal(store.list().length, 2);

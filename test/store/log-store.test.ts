@@ -143,10 +143,7 @@ describe('LogStore', () => {
     assert.equal(logs.count(), 25);
     assert.deepEqual(texts(logs.query({ limit: 1 })), ['line-00099']);
     assert.equal(logs.query({ limit: 100 }).at(-1)?.text, 'line-00075');
-    assert.equal(
-      opened.db.prepare('SELECT sum(length(CAST(text AS BLOB))) FROM logs').pluck().get(),
-      logs.bytes(),
-    );
+    assert.equal(opened.db.prepare('SELECT sum(length(CAST(text AS BLOB))) FROM logs').pluck().get(), logs.bytes());
     // UTF-8 bytes, not characters.
     logs.append([line('é', 200)]);
     assert.equal(logs.bytes(), 252);
@@ -195,8 +192,20 @@ describe('scoped log search (hardening #5)', () => {
     'connected to db at 127.0.0.1:5432',
   ];
   const searches = [
-    'connection', 'CONNECTION refused', '"connection refused"', 'connect*', 'conn* OR slow', 'connection NOT reset',
-    '(error OR warning) AND ms', 'resume', 'cafe', 'disk quota', '"quota exceeded" code', '127', 'logged NOT (alice OR bob)', 'ten_abc',
+    'connection',
+    'CONNECTION refused',
+    '"connection refused"',
+    'connect*',
+    'conn* OR slow',
+    'connection NOT reset',
+    '(error OR warning) AND ms',
+    'resume',
+    'cafe',
+    'disk quota',
+    '"quota exceeded" code',
+    '127',
+    'logged NOT (alice OR bob)',
+    'ten_abc',
   ];
 
   it('matches exactly what the FTS index matches', () => {
@@ -224,7 +233,11 @@ describe('scoped log search (hardening #5)', () => {
     const ticker = setInterval(() => turns++, 0);
     const after = await logs.queryAsync({ search: 'secret', instance: 'alice', limit: 100 });
     clearInterval(ticker);
-    assert.deepEqual(after.map((l) => l.text), aliceOnly.map((l) => l.text), 'only alice\'s lines');
+    assert.deepEqual(
+      after.map((l) => l.text),
+      aliceOnly.map((l) => l.text),
+      "only alice's lines",
+    );
     assert.equal(after.scan!.scanned, rowsReadBefore, "the search read as many rows as before bob's lines existed");
     assert.ok(turns > 0, 'timers ran during the search: the event loop was not held for its whole length');
     // A missing word costs the same reading as a frequent one.

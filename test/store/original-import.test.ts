@@ -82,19 +82,13 @@ describe('upgrade from a tenement v0.2.x database', () => {
 
       // deploy_log -> audit.
       const audit = new AuditStore(opened.db).list({ limit: 10 }).filter((e) => e.actor === ORIGINAL_ACTOR);
-      assert.deepEqual(
-        audit.map((e) => [e.action, e.target, e.detail, e.at]).reverse(),
-        [
-          ['spawn', 'notes:alice', null, Date.UTC(2025, 2, 2, 11, 0)],
-          ['deploy', 'notes:v2', 'weight=10', Date.UTC(2025, 2, 2, 11, 5)],
-          ['route', 'notes v1 -> v2', 'weight swap: 0/100; failed', Date.UTC(2025, 2, 2, 11, 6)],
-        ],
-      );
+      assert.deepEqual(audit.map((e) => [e.action, e.target, e.detail, e.at]).reverse(), [
+        ['spawn', 'notes:alice', null, Date.UTC(2025, 2, 2, 11, 0)],
+        ['deploy', 'notes:v2', 'weight=10', Date.UTC(2025, 2, 2, 11, 5)],
+        ['route', 'notes v1 -> v2', 'weight swap: 0/100; failed', Date.UTC(2025, 2, 2, 11, 6)],
+      ]);
       // config keys kept.
-      assert.deepEqual(
-        opened.db.prepare('SELECT key FROM original_config ORDER BY key').pluck().all(),
-        ['api_token_hash', 'dashboard_theme'],
-      );
+      assert.deepEqual(opened.db.prepare('SELECT key FROM original_config ORDER BY key').pluck().all(), ['api_token_hash', 'dashboard_theme']);
       // instance_state kept for the controller's next start.
       assert.deepEqual(opened.db.prepare('SELECT service, id, pid, port, weight FROM legacy_instances ORDER BY id').all(), [
         { service: 'notes', id: 'alice', pid: 999_999_999, port: 30001, weight: 100 },

@@ -30,19 +30,37 @@ describe('TokenStore', () => {
     tokens.insert(token('t-bob', 'bob', 3));
 
     assert.deepEqual(tokens.findByHash('hash-t-alice'), {
-      id: 't-alice', tenant: 'alice', hash: 'hash-t-alice', label: 'ci', createdAt: 2, lastUsedAt: null, revokedAt: null,
+      id: 't-alice',
+      tenant: 'alice',
+      hash: 'hash-t-alice',
+      label: 'ci',
+      createdAt: 2,
+      lastUsedAt: null,
+      revokedAt: null,
     });
     assert.equal(tokens.findByHash('nope'), undefined);
-    assert.deepEqual(tokens.list().map((t) => t.id), ['admin1', 't-alice', 't-bob']);
-    assert.deepEqual(tokens.list({ tenant: null }).map((t) => t.id), ['admin1']);
-    assert.deepEqual(tokens.list({ tenant: 'bob' }).map((t) => t.id), ['t-bob']);
+    assert.deepEqual(
+      tokens.list().map((t) => t.id),
+      ['admin1', 't-alice', 't-bob'],
+    );
+    assert.deepEqual(
+      tokens.list({ tenant: null }).map((t) => t.id),
+      ['admin1'],
+    );
+    assert.deepEqual(
+      tokens.list({ tenant: 'bob' }).map((t) => t.id),
+      ['t-bob'],
+    );
 
     assert.equal(tokens.revoke('t-bob', 100), true);
     assert.equal(tokens.revoke('t-bob', 200), true); // idempotent, keeps the first time
     assert.equal(tokens.get('t-bob')?.revokedAt, 100);
     assert.equal(tokens.findByHash('hash-t-bob')?.revokedAt, 100); // still found: the caller checks
     assert.equal(tokens.revoke('ghost'), false);
-    assert.deepEqual(tokens.list({ includeRevoked: false }).map((t) => t.id), ['admin1', 't-alice']);
+    assert.deepEqual(
+      tokens.list({ includeRevoked: false }).map((t) => t.id),
+      ['admin1', 't-alice'],
+    );
 
     assert.equal(tokens.touch('t-alice', 50), true);
     tokens.touch('t-alice', 40);
@@ -53,8 +71,14 @@ describe('TokenStore', () => {
   it('refuses a duplicate id or hash', () => {
     const tokens = new TokenStore(opened.db);
     tokens.insert(token('a', null, 1));
-    assert.throws(() => tokens.insert({ ...token('a', 'x', 2), hash: 'other' }), (e: unknown) => e instanceof DuplicateTokenError && /id a already exists/.test(e.message));
-    assert.throws(() => tokens.insert({ ...token('b', 'x', 2), hash: 'hash-a' }), (e: unknown) => e instanceof DuplicateTokenError && /same hash/.test(e.message));
+    assert.throws(
+      () => tokens.insert({ ...token('a', 'x', 2), hash: 'other' }),
+      (e: unknown) => e instanceof DuplicateTokenError && /id a already exists/.test(e.message),
+    );
+    assert.throws(
+      () => tokens.insert({ ...token('b', 'x', 2), hash: 'hash-a' }),
+      (e: unknown) => e instanceof DuplicateTokenError && /same hash/.test(e.message),
+    );
   });
 });
 
@@ -65,12 +89,29 @@ describe('AuditStore', () => {
     audit.record({ at: 2_000, actor: 'token:t-alice', action: 'restart', target: 'notes:alice', detail: '{"reason":"manual"}' });
     audit.record({ at: 3_000, actor: 'admin', action: 'weight', target: 'notes:bob', detail: '{"weight":10}' });
     assert.equal(typeof id1, 'number');
-    assert.deepEqual(audit.list().map((e) => e.at), [3_000, 2_000, 1_000]);
-    assert.deepEqual(audit.list({ target: 'notes:alice' }).map((e) => e.action), ['restart', 'spawn']);
-    assert.deepEqual(audit.list({ since: 2_000 }).map((e) => e.at), [3_000, 2_000]);
-    assert.deepEqual(audit.list({ limit: 1 }).map((e) => e.at), [3_000]);
+    assert.deepEqual(
+      audit.list().map((e) => e.at),
+      [3_000, 2_000, 1_000],
+    );
+    assert.deepEqual(
+      audit.list({ target: 'notes:alice' }).map((e) => e.action),
+      ['restart', 'spawn'],
+    );
+    assert.deepEqual(
+      audit.list({ since: 2_000 }).map((e) => e.at),
+      [3_000, 2_000],
+    );
+    assert.deepEqual(
+      audit.list({ limit: 1 }).map((e) => e.at),
+      [3_000],
+    );
     assert.deepEqual(audit.list({ target: 'notes:alice', limit: 1 })[0], {
-      id: id1 + 1, at: 2_000, actor: 'token:t-alice', action: 'restart', target: 'notes:alice', detail: '{"reason":"manual"}',
+      id: id1 + 1,
+      at: 2_000,
+      actor: 'token:t-alice',
+      action: 'restart',
+      target: 'notes:alice',
+      detail: '{"reason":"manual"}',
     });
     assert.throws(() => audit.list({ limit: 0 }), /positive integer/);
     assert.equal(audit.prune(2_000), 1);

@@ -50,7 +50,10 @@ test('a command that does not exist is a LaunchError naming it', async () => {
   try {
     const err = await new ProcessRuntime()
       .launch({ file: 'no-such-command-xyz', args: [], env: { PATH: '/usr/bin' }, cwd: dir, stdoutLog: path.join(dir, 'o'), stderrLog: path.join(dir, 'e') })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof LaunchError);
     assert.equal(err.code, 'ENOENT');
     assert.match(err.message, /command "no-such-command-xyz" not found/);

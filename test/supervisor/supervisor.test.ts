@@ -90,10 +90,13 @@ test('a crashing process is restarted with growing backoff, then marked failed a
       assert.equal(h.store.restartsSince('api', 'crashy', 0), 3);
       const last = h.store.get('api', 'crashy')!;
       await got(`http://127.0.0.1:${last.port}/__control/exit?code=3`, { retry: { limit: 0 } }).text();
-      const failed = await waitFor(() => {
-        const r = h.store.get('api', 'crashy')!;
-        return r.observed === 'failed' ? r : undefined;
-      }, { timeoutMs: 10_000, what: 'failed state' });
+      const failed = await waitFor(
+        () => {
+          const r = h.store.get('api', 'crashy')!;
+          return r.observed === 'failed' ? r : undefined;
+        },
+        { timeoutMs: 10_000, what: 'failed state' },
+      );
       assert.equal(failed.health, 'failed');
       assert.match(failed.lastError ?? '', /max_restarts = 3/);
       assert.equal(failed.pid, null);
@@ -114,10 +117,13 @@ test('a clean exit is not restarted with restart = "on-failure" but is with "alw
         what: 'once stopped',
       });
       assert.equal(stopped!.lastExit, 'exited with code 0');
-      await waitFor(() => {
-        const r = h.store.get('forever', 'a')!;
-        return r.observed === 'running' && r.pid !== forever.pid;
-      }, { timeoutMs: 5000, what: 'forever restarted' });
+      await waitFor(
+        () => {
+          const r = h.store.get('forever', 'a')!;
+          return r.observed === 'running' && r.pid !== forever.pid;
+        },
+        { timeoutMs: 5000, what: 'forever restarted' },
+      );
       assert.equal(h.store.get('once', 'a')!.observed, 'stopped', 'still not restarted');
     },
   );
@@ -181,11 +187,7 @@ test('a slow start within startup_timeout succeeds; one beyond it fails and is k
       assert.ok(Date.now() - t0 >= 800);
       assert.equal(rec.health, 'healthy');
       await assert.rejects(h.supervisor.spawn({ service: 'slower', id: 'a' }), /not healthy within startup_timeout \(1 s\)/);
-      assert.deepEqual(
-        pidsMentioning(path.join(h.dataDir, 'slower')),
-        [],
-        'the process that did not become healthy was killed',
-      );
+      assert.deepEqual(pidsMentioning(path.join(h.dataDir, 'slower')), [], 'the process that did not become healthy was killed');
     },
   );
 });
@@ -242,10 +244,13 @@ test('three failed health checks make an instance unhealthy and it is restarted'
       const rec = await h.supervisor.spawn({ service: 'api', id: 'a' });
       await got(`http://127.0.0.1:${rec.port}/__control/health?status=500`).text();
       await waitFor(() => h.store.get('api', 'a')!.health === 'degraded', { timeoutMs: 5000, what: 'degraded' });
-      const restarted = await waitFor(() => {
-        const r = h.store.get('api', 'a')!;
-        return r.observed === 'running' && r.health === 'healthy' && r.pid !== rec.pid ? r : undefined;
-      }, { timeoutMs: 15_000, what: 'restart after unhealthy' });
+      const restarted = await waitFor(
+        () => {
+          const r = h.store.get('api', 'a')!;
+          return r.observed === 'running' && r.health === 'healthy' && r.pid !== rec.pid ? r : undefined;
+        },
+        { timeoutMs: 15_000, what: 'restart after unhealthy' },
+      );
       assert.match(h.store.restartHistory('api', 'a', 10)[0]!.reason, /unhealthy/);
       assert.equal(restarted.port, rec.port);
     },
@@ -254,8 +259,7 @@ test('three failed health checks make an instance unhealthy and it is restarted'
 
 test('one instance in backoff does not delay health checks of another', async () => {
   await withSupervisor(
-    (d) => settings(d, '').replace('backoff_base_ms = 200', 'backoff_base_ms = 5000').replace('backoff_max_ms = 1000', 'backoff_max_ms = 5000') +
-      service('api', ''),
+    (d) => settings(d, '').replace('backoff_base_ms = 200', 'backoff_base_ms = 5000').replace('backoff_max_ms = 1000', 'backoff_max_ms = 5000') + service('api', ''),
     async (h) => {
       const a = await h.supervisor.spawn({ service: 'api', id: 'a' });
       const b = await h.supervisor.spawn({ service: 'api', id: 'b' });
@@ -317,10 +321,13 @@ test('a new controller adopts running instances without restarting them', async 
       assert.equal(h.store.restartsSince('api', 'a', 0), 0);
       // Exit detection works for adopted processes (polled; status unknown = failure -> restart).
       await got(`http://127.0.0.1:${a.port}/__control/exit?code=0`).text();
-      const r = await waitFor(() => {
-        const x = h.store.get('api', 'a')!;
-        return x.observed === 'running' && x.pid !== a.pid ? x : undefined;
-      }, { timeoutMs: 10_000, what: 'adopted process restarted after exit' });
+      const r = await waitFor(
+        () => {
+          const x = h.store.get('api', 'a')!;
+          return x.observed === 'running' && x.pid !== a.pid ? x : undefined;
+        },
+        { timeoutMs: 10_000, what: 'adopted process restarted after exit' },
+      );
       assert.equal(r.port, a.port);
     },
   );
@@ -339,10 +346,13 @@ test('a recorded pid reused by an unrelated process is not adopted (nor killed)'
         await waitFor(() => !pidRunning(a.pid!), { timeoutMs: 5000 });
         h.store.update('api', 'a', { pid: stranger.pid!, pidStartTime: String(Number(readProcStartTime(stranger.pid!)) - 1) });
         await h.restartController();
-        const r = await waitFor(() => {
-          const x = h.store.get('api', 'a')!;
-          return x.observed === 'running' && x.pid !== stranger.pid ? x : undefined;
-        }, { timeoutMs: 10_000, what: 'instance restarted instead of adopting the stranger' });
+        const r = await waitFor(
+          () => {
+            const x = h.store.get('api', 'a')!;
+            return x.observed === 'running' && x.pid !== stranger.pid ? x : undefined;
+          },
+          { timeoutMs: 10_000, what: 'instance restarted instead of adopting the stranger' },
+        );
         assert.notEqual(r.pid, stranger.pid);
         assert.equal(pidRunning(stranger.pid!), true, 'the unrelated process is untouched');
       },

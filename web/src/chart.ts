@@ -32,8 +32,15 @@ export function chart(o: ChartOptions): SVGSVGElement {
   const top = niceMax(max);
   const x = (i: number) => pad.l + (n <= 1 ? 0 : (i / (n - 1)) * (W - pad.l - pad.r));
   const y = (v: number) => H - pad.b - (top === 0 ? 0 : (v / top) * (H - pad.t - pad.b));
-  const totals = o.series.map((s) => `${s.label}: ${o.kind === 'bar' ? `${compact(sum(s.values))} in ${o.minutes} min` : `max ${compact(Math.max(0, ...s.values.filter((v): v is number => v !== null)))} ${o.unit}`}`);
-  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: o.spark ? 'chart spark' : 'chart', role: 'img', 'aria-label': `${o.title}. ${totals.join('; ')}` }, svg('title', {}, `${o.title}: ${totals.join('; ')}`));
+  const totals = o.series.map(
+    (s) =>
+      `${s.label}: ${o.kind === 'bar' ? `${compact(sum(s.values))} in ${o.minutes} min` : `max ${compact(Math.max(0, ...s.values.filter((v): v is number => v !== null)))} ${o.unit}`}`,
+  );
+  const root = svg(
+    'svg',
+    { viewBox: `0 0 ${W} ${H}`, class: o.spark ? 'chart spark' : 'chart', role: 'img', 'aria-label': `${o.title}. ${totals.join('; ')}` },
+    svg('title', {}, `${o.title}: ${totals.join('; ')}`),
+  );
   if (o.spark) root.appendChild(svg('line', { x1: 0, x2: W, y1: H - 0.5, y2: H - 0.5, class: 'grid' }));
   else {
     for (const f of [0, 0.5, 1]) {

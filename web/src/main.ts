@@ -43,7 +43,13 @@ function signIn(message?: string): void {
     'form',
     { class: 'signin card', 'aria-labelledby': 'signin-title' },
     h('h1', { id: 'signin-title' }, 'tenement'),
-    h('p', { class: 'muted' }, 'Sign in with an API token: an admin token (', h('code', null, 'ten token-gen'), ') sees everything, a tenant token only its own instances. The token is kept for this browser tab only.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Sign in with an API token: an admin token (',
+      h('code', null, 'ten token-gen'),
+      ') sees everything, a tenant token only its own instances. The token is kept for this browser tab only.',
+    ),
     h('label', { class: 'field' }, h('span', null, 'API token'), input),
     error,
     button,
@@ -90,7 +96,18 @@ function start(token: string, who: WhoAmIJson): void {
     'header',
     { class: 'top' },
     // Not a #main link: the hash is the page route.
-    h('a', { class: 'skip', href: '#', onclick: (ev: Event) => { ev.preventDefault(); main.focus(); } }, 'Skip to content'),
+    h(
+      'a',
+      {
+        class: 'skip',
+        href: '#',
+        onclick: (ev: Event) => {
+          ev.preventDefault();
+          main.focus();
+        },
+      },
+      'Skip to content',
+    ),
     h('span', { class: 'brand' }, 'tenement'),
     h('nav', { 'aria-label': 'Pages' }, ...navLinks),
     h('span', { class: 'spacer' }),

@@ -11,7 +11,10 @@ export function refuseQueryTokens(): MiddlewareHandler<ApiEnv> {
     const url = new URL(c.req.url);
     const found = TOKEN_PARAMS.find((p) => url.searchParams.has(p));
     if (found) {
-      throw new HttpError(400, `tokens are not accepted in the query string ("${found}" parameter): they leak into logs and history; send the header "Authorization: Bearer <token>" instead`);
+      throw new HttpError(
+        400,
+        `tokens are not accepted in the query string ("${found}" parameter): they leak into logs and history; send the header "Authorization: Bearer <token>" instead`,
+      );
     }
     await next();
   };

@@ -174,10 +174,9 @@ export class ApiClient {
     if (err instanceof RequestError) {
       const code = err.code;
       if (code === 'ETIMEDOUT') return new Error(`no answer from ${this.conn.server} in time (${err.message})`, { cause: err });
-      return new Error(
-        `cannot reach the tenement server at ${this.conn.server}: ${code ?? err.message} (is \`ten serve\` running? set --server or TENEMENT_SERVER)`,
-        { cause: err },
-      );
+      return new Error(`cannot reach the tenement server at ${this.conn.server}: ${code ?? err.message} (is \`ten serve\` running? set --server or TENEMENT_SERVER)`, {
+        cause: err,
+      });
     }
     return err;
   }

@@ -18,7 +18,10 @@ interface BackupFlags {
 }
 
 function stamp(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** Copies `{dataDir}/tenement.db` to `target` with the online backup API; returns the page count. */

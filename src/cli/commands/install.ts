@@ -9,15 +9,7 @@ import { applyInstall, buildManifest, checkInstall, unwritableDirs, type Install
 import { resolveTenProgram } from '../../install/bin.js';
 import { normalizeDomain, readCaddyfileExample } from '../../install/caddyfile.js';
 import { readManifest, serializeManifest, type Manifest } from '../../install/manifest.js';
-import {
-  CADDY_ADMIN_SOCKET,
-  DEFAULT_CADDYFILE_PATH,
-  DEFAULT_CONFIG_PATH,
-  MANIFEST_PATH,
-  SOCKET_NAME,
-  targetPath,
-  underRoot,
-} from '../../install/paths.js';
+import { CADDY_ADMIN_SOCKET, DEFAULT_CADDYFILE_PATH, DEFAULT_CONFIG_PATH, MANIFEST_PATH, SOCKET_NAME, targetPath, underRoot } from '../../install/paths.js';
 import { planInstall, serveCommandText, type InstallRequest } from '../../install/plan.js';
 import { runSystemctl, systemdAvailability } from '../../install/systemctl.js';
 import { isValidAccountName } from '../../install/systemd-syntax.js';
@@ -110,7 +102,9 @@ function printDryRun(root: string, check: InstallCheck, manifest: Manifest): voi
   process.stdout.write(serializeManifest(manifest));
   for (const s of check.stale) {
     print('');
-    print(`# ${s.hostPath}: ${s.action === 'remove' ? 'would be removed (no longer part of the install)' : s.action === 'gone' ? 'listed by the earlier install, already gone' : 'from the earlier install, changed by hand: would be kept'}`);
+    print(
+      `# ${s.hostPath}: ${s.action === 'remove' ? 'would be removed (no longer part of the install)' : s.action === 'gone' ? 'listed by the earlier install, already gone' : 'from the earlier install, changed by hand: would be kept'}`,
+    );
   }
 }
 
@@ -160,7 +154,7 @@ export function registerInstall(program: Command): void {
       const ten = resolveTenProgram({ bin: opts.bin, node: opts.node, root, cwd: process.cwd(), argv1: process.argv[1], execPath: process.execPath });
       warnings.push(...ten.warnings);
       const dataDir = inspectConfig(root, configFile, warnings);
-      if (!domain && !caddy) warnings.push('no --domain: the controller serves tenants under `localhost` (ten serve\'s default)');
+      if (!domain && !caddy) warnings.push("no --domain: the controller serves tenants under `localhost` (ten serve's default)");
 
       const request: InstallRequest = {
         version: VERSION,
@@ -200,7 +194,11 @@ export function registerInstall(program: Command): void {
         for (const c of check.conflicts) ui.error(c.message);
         throw new Error('nothing was written');
       }
-      const writes = [...check.steps.filter((s) => s.action !== 'unchanged').map((s) => s.file.path), ...check.stale.filter((s) => s.action === 'remove').map((s) => s.entry.path), MANIFEST_PATH];
+      const writes = [
+        ...check.steps.filter((s) => s.action !== 'unchanged').map((s) => s.file.path),
+        ...check.stale.filter((s) => s.action === 'remove').map((s) => s.entry.path),
+        MANIFEST_PATH,
+      ];
       const blocked = unwritableDirs(root, writes);
       if (blocked.length > 0) {
         throw new Error(`cannot write to ${blocked.join(', ')} (permission denied): run it as root (sudo ten install ...), or preview with --dry-run; nothing was written`);
@@ -252,7 +250,9 @@ export function registerInstall(program: Command): void {
       if (opts.user === undefined) {
         ui.info('tenants run under uids of their own (uid_range_start..uid_range_end), never as root; `ten config` shows what isolation this host gives');
       } else {
-        ui.info(`the controller and its tenants run as ${opts.user}: it must be able to read ${configFile} and ${ten.argv.join(', ')}, and own ${dataDir ?? 'the data_dir'} (chown -R ${opts.user}: ${dataDir ?? 'DATA_DIR'})`);
+        ui.info(
+          `the controller and its tenants run as ${opts.user}: it must be able to read ${configFile} and ${ten.argv.join(', ')}, and own ${dataDir ?? 'the data_dir'} (chown -R ${opts.user}: ${dataDir ?? 'DATA_DIR'})`,
+        );
       }
     });
 }

@@ -71,7 +71,11 @@ export function registerRoll(program: Command): void {
       if (plan.instances.length === 0) return print(`${service} has no instances`);
       print(planTable(plan));
       const n = plan.instances.filter((i) => i.roll === 'restart').length;
-      say().info(n === 0 ? `nothing to roll: ${service} runs its current definition (${plan.config_hash})` : `\`ten roll ${service}\` would restart ${n} instance(s) onto ${plan.config_hash}`);
+      say().info(
+        n === 0
+          ? `nothing to roll: ${service} runs its current definition (${plan.config_hash})`
+          : `\`ten roll ${service}\` would restart ${n} instance(s) onto ${plan.config_hash}`,
+      );
       return;
     }
     say().start(`rolling ${service}: restarting instances on an older definition one at a time, each until healthy...`);

@@ -8,13 +8,17 @@ export function registerRoute(program: Command): void {
   connectionOptions(
     program
       .command('route')
-      .description('move all of a service\'s traffic from one instance to another in one change (from -> 0, to -> 100)')
+      .description("move all of a service's traffic from one instance to another in one change (from -> 0, to -> 100)")
       .argument('<service>', 'service name')
       .requiredOption('--from <id>', 'instance id that stops taking traffic')
       .requiredOption('--to <id>', 'instance id that takes all traffic')
       .option('--json', 'print the result as JSON'),
   ).action(async (service: string, opts: ConnectionFlags & { from: string; to: string; json?: boolean }) => {
-    for (const [what, v] of [['service', service], ['--from', opts.from], ['--to', opts.to]] as const) {
+    for (const [what, v] of [
+      ['service', service],
+      ['--from', opts.from],
+      ['--to', opts.to],
+    ] as const) {
       const problem = dnsLabelProblem(v);
       if (problem) throw new Error(`${what} "${v}" ${problem}`);
     }

@@ -35,7 +35,7 @@ export function registerServe(program: Command): void {
     .option('--host <addr>', "address of the controller's listener", '127.0.0.1')
     .option('-d, --domain <domain>', 'domain tenants are served under: {id}.{service}.{domain}', 'localhost')
     .option('--data-dir <dir>', 'overrides settings.data_dir')
-    .option('--caddy-admin <addr>', "use a Caddy you run: its admin address (http://127.0.0.1:2019 or unix//path); default: tenement runs its own Caddy")
+    .option('--caddy-admin <addr>', 'use a Caddy you run: its admin address (http://127.0.0.1:2019 or unix//path); default: tenement runs its own Caddy')
     .option('--caddy-bin <path>', 'caddy binary: runs the managed Caddy; with --caddy-admin, only asked its version (to use 2.7+ features)')
     .option('--http-port <port>', 'public HTTP port of the managed Caddy', parsePort, 8000)
     .option('--http-host <addr>', 'address the managed Caddy listens on (0.0.0.0 for the world)', '127.0.0.1')
@@ -43,8 +43,8 @@ export function registerServe(program: Command): void {
     .option('--no-caddy', 'run without Caddy (supervision and API only)')
     .option('--allow-empty-db', 'start on an empty or missing tenement.db even though the data dir was used before (tokens, audit and instance records are lost)')
     .option('--tls', 'serve HTTPS in the managed Caddy ([settings.tls] enabled = true); HTTP redirects to it')
-    .option('--email <address>', 'ACME account email for Let\'s Encrypt ([settings.tls] acme_email)')
-    .option('--staging', 'use Let\'s Encrypt\'s staging CA ([settings.tls] staging = true)')
+    .option('--email <address>', "ACME account email for Let's Encrypt ([settings.tls] acme_email)")
+    .option('--staging', "use Let's Encrypt's staging CA ([settings.tls] staging = true)")
     .addHelpText(
       'after',
       `
@@ -112,12 +112,7 @@ Socket activation: with LISTEN_FDS (systemd), the controller listens on the inhe
 }
 
 /** Serves until SIGTERM/SIGINT, or until an upgrade hands over to a new controller. */
-async function runUntilStopped(
-  first: Controller,
-  base: ControllerOptions,
-  log: Logger,
-  handleSignals: (fn: (signal: NodeJS.Signals) => void) => void,
-): Promise<void> {
+async function runUntilStopped(first: Controller, base: ControllerOptions, log: Logger, handleSignals: (fn: (signal: NodeJS.Signals) => void) => void): Promise<void> {
   let controller = first;
   let busy = false;
   await new Promise<void>((resolve) => {

@@ -6,10 +6,7 @@ import { say } from '../client/output.js';
 
 export function registerStop(program: Command): void {
   connectionOptions(
-    program
-      .command('stop')
-      .description('stop an instance gracefully and remove it (its data dir is kept unless storage_persist = false)')
-      .argument('<instance>', 'service:id'),
+    program.command('stop').description('stop an instance gracefully and remove it (its data dir is kept unless storage_persist = false)').argument('<instance>', 'service:id'),
   ).action(async (instance: string, opts: ConnectionFlags) => {
     const key = parseKey(instance);
     const client = new ApiClient(resolveConnection(opts));

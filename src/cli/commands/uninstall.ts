@@ -70,11 +70,11 @@ export function registerUninstall(program: Command): void {
         }
       }
 
-      const kept = [`the config ${manifest.kept.config}`, manifest.kept.dataDir ? `the data dir ${manifest.kept.dataDir} (database, tenant data, logs)` : 'the data dir (database, tenant data, logs)'];
+      const kept = [
+        `the config ${manifest.kept.config}`,
+        manifest.kept.dataDir ? `the data dir ${manifest.kept.dataDir} (database, tenant data, logs)` : 'the data dir (database, tenant data, logs)',
+      ];
       ui.info(`${dryRun ? 'would keep' : 'kept'}, untouched: ${kept.join(' and ')}.`);
-      ui.info(
-        'Tenant processes (and a managed Caddy) keep running if they were: uninstall never stops them. ' +
-          `To stop them: ten down --config ${manifest.kept.config}`,
-      );
+      ui.info('Tenant processes (and a managed Caddy) keep running if they were: uninstall never stops them. ' + `To stop them: ten down --config ${manifest.kept.config}`);
     });
 }

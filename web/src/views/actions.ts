@@ -61,7 +61,12 @@ export function changeWeight(app: App, i: InstanceJson): void {
   const show = () => {
     const w = Number(slider.value);
     number.textContent = String(w);
-    replace(splitList, ...split(app.state.instances, i, w).map((x) => h('li', { 'data-instance': x.id }, h('span', null, x.id), h('strong', null, x.share), h('span', { class: 'muted' }, ` weight ${x.weight}`))));
+    replace(
+      splitList,
+      ...split(app.state.instances, i, w).map((x) =>
+        h('li', { 'data-instance': x.id }, h('span', null, x.id), h('strong', null, x.share), h('span', { class: 'muted' }, ` weight ${x.weight}`)),
+      ),
+    );
   };
   slider.addEventListener('input', show);
   show();
@@ -118,7 +123,12 @@ export function deploy(app: App, services: string[]): void {
     ],
     confirm: 'Deploy',
     run: async () => {
-      const r = await app.api.send<DeployResponse>('POST', '/api/deploy', { process: svc.value, version: version.value.trim(), weight: Number(weight.value), timeout: Number(timeout.value) });
+      const r = await app.api.send<DeployResponse>('POST', '/api/deploy', {
+        process: svc.value,
+        version: version.value.trim(),
+        weight: Number(weight.value),
+        timeout: Number(timeout.value),
+      });
       return `${r.instance} is ${r.status} on port ${r.port} with weight ${r.weight} (${r.route_changes} route change${r.route_changes === 1 ? '' : 's'})`;
     },
     done: () => void app.refresh(),
@@ -139,7 +149,12 @@ export function routeSwap(app: App, services: string[]): void {
   fill();
   openDialog({
     title: 'Route swap',
-    body: [field('Service', svc), field('From (gets weight 0)', from), field('To (gets weight 100)', to), h('p', { class: 'muted' }, 'Moves all traffic in one atomic route change (ten route).')],
+    body: [
+      field('Service', svc),
+      field('From (gets weight 0)', from),
+      field('To (gets weight 100)', to),
+      h('p', { class: 'muted' }, 'Moves all traffic in one atomic route change (ten route).'),
+    ],
     confirm: 'Swap',
     danger: true,
     run: async () => {

@@ -42,7 +42,13 @@ export function auditView(app: App): View {
       app.notify((err as Error).message, 'error');
     }
   };
-  const form = h('form', { class: 'toolbar', role: 'search' }, target, h('button', { type: 'submit' }, 'Filter'), h('button', { type: 'button', onclick: () => void load() }, 'Refresh'));
+  const form = h(
+    'form',
+    { class: 'toolbar', role: 'search' },
+    target,
+    h('button', { type: 'submit' }, 'Filter'),
+    h('button', { type: 'button', onclick: () => void load() }, 'Refresh'),
+  );
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     void load();
@@ -54,7 +60,11 @@ export function auditView(app: App): View {
       { class: 'page' },
       h('h1', null, 'Audit log'),
       form,
-      h('div', { class: 'table-wrap' }, h('table', { id: 'audit' }, h('thead', null, h('tr', null, ...['When', 'Actor', 'Action', 'Target', 'Result', 'Detail'].map((t) => h('th', { scope: 'col' }, t)))), tbody)),
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h('table', { id: 'audit' }, h('thead', null, h('tr', null, ...['When', 'Actor', 'Action', 'Target', 'Result', 'Detail'].map((t) => h('th', { scope: 'col' }, t)))), tbody),
+      ),
     ),
   };
 }

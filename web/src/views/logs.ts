@@ -17,12 +17,30 @@ export function logsView(app: App): View {
   const source = h('select', { id: 'log-source', 'aria-label': 'Instance or service' }, h('option', { value: '' }, 'all instances'));
   const level = h('select', { id: 'log-level', 'aria-label': 'Level' }, ...['', 'debug', 'info', 'warn', 'error'].map((l) => h('option', { value: l }, l || 'any level')));
   const stream = h('select', { id: 'log-stream', 'aria-label': 'Stream' }, ...['', 'stdout', 'stderr'].map((l) => h('option', { value: l }, l || 'both streams')));
-  const search = h('input', { id: 'log-search', type: 'search', placeholder: 'search: words, "exact phrase", prefix*, OR, NOT', 'aria-label': 'Search (full-text)', autocomplete: 'off', spellcheck: 'false' });
+  const search = h('input', {
+    id: 'log-search',
+    type: 'search',
+    placeholder: 'search: words, "exact phrase", prefix*, OR, NOT',
+    'aria-label': 'Search (full-text)',
+    autocomplete: 'off',
+    spellcheck: 'false',
+  });
   const pause = h('button', { type: 'button', id: 'log-pause', 'aria-pressed': 'false' }, 'Pause');
   const clear = h('button', { type: 'button', id: 'log-clear' }, 'Clear');
   const status = h('span', { class: 'muted', id: 'log-status', role: 'status' });
   const lines = h('ol', { class: 'log-lines', id: 'log-lines', 'aria-label': 'Log lines', tabindex: '0' });
-  const form = h('form', { class: 'log-controls', role: 'search' }, source, level, stream, search, h('button', { type: 'submit', class: 'primary' }, 'Search'), pause, clear, status);
+  const form = h(
+    'form',
+    { class: 'log-controls', role: 'search' },
+    source,
+    level,
+    stream,
+    search,
+    h('button', { type: 'submit', class: 'primary' }, 'Search'),
+    pause,
+    clear,
+    status,
+  );
 
   let paused = false;
   let lastId: number | undefined;
@@ -79,8 +97,7 @@ export function logsView(app: App): View {
         else if (e.event === 'error') {
           setText(status, visible((JSON.parse(e.data) as { error?: string }).error ?? 'the stream ended'));
           return;
-        }
-        else if (e.event === 'missed') {
+        } else if (e.event === 'missed') {
           const m = JSON.parse(e.data) as MissedJson;
           marker(`… ${m.missed ?? 'some'} line(s) not shown (ids ${m.from_id}-${m.to_id}): ${m.reason}`);
         }

@@ -11,7 +11,11 @@ type Resource = { key: string; label: string; value: (i: InstanceJson & Resource
 const RESOURCES: Resource[] = [
   { key: 'memory', label: 'Memory', value: (i) => (i.memory_bytes == null ? null : `${bytes(i.memory_bytes)}${i.memory_limit_bytes ? ` / ${bytes(i.memory_limit_bytes)}` : ''}`) },
   { key: 'cpu', label: 'CPU', value: (i) => (i.cpu_percent == null ? null : `${Math.round(i.cpu_percent)}%${i.cpu_shares ? ` (${i.cpu_shares} shares)` : ''}`) },
-  { key: 'storage', label: 'Storage', value: (i) => (i.storage_bytes == null ? null : `${bytes(i.storage_bytes)}${i.storage_quota_bytes ? ` / ${bytes(i.storage_quota_bytes)}` : ''}`) },
+  {
+    key: 'storage',
+    label: 'Storage',
+    value: (i) => (i.storage_bytes == null ? null : `${bytes(i.storage_bytes)}${i.storage_quota_bytes ? ` / ${bytes(i.storage_quota_bytes)}` : ''}`),
+  },
 ];
 
 interface Row {
@@ -61,7 +65,11 @@ export function overviewView(app: App): View {
 
   const headRow = h('tr', null);
   const tbody = h('tbody', null);
-  const empty = h('p', { class: 'empty muted', hidden: true }, app.who.admin ? 'No instances yet: spawn one, or list some under [instances] in tenement.toml.' : 'This token has no instances yet.');
+  const empty = h(
+    'p',
+    { class: 'empty muted', hidden: true },
+    app.who.admin ? 'No instances yet: spawn one, or list some under [instances] in tenement.toml.' : 'This token has no instances yet.',
+  );
   const table = h('table', { class: 'instances', id: 'instances' }, h('caption', { class: 'sr-only' }, 'Instances'), h('thead', null, headRow), tbody);
   const rows = new Map<string, Row>();
   let resourceKeys: string[] = [];
@@ -86,7 +94,12 @@ export function overviewView(app: App): View {
       cells[r.key] = h('td', { class: `col-${r.key}` });
       tr.appendChild(cells[r.key]!);
     }
-    const row: Row = { tr, cells, instance: i, wake: h('button', { type: 'button', class: 'small', 'data-action': 'wake', onclick: () => wakeInstance(app, row.instance) }, 'Wake') };
+    const row: Row = {
+      tr,
+      cells,
+      instance: i,
+      wake: h('button', { type: 'button', class: 'small', 'data-action': 'wake', onclick: () => wakeInstance(app, row.instance) }, 'Wake'),
+    };
     const actions = h(
       'td',
       { class: 'actions' },
@@ -102,7 +115,11 @@ export function overviewView(app: App): View {
 
   const requestsByInstance = (s: AppState) => {
     const m = new Map<string, number>();
-    for (const x of s.history?.instances ?? []) m.set(x.instance, x.requests.reduce((a, b) => a + b, 0));
+    for (const x of s.history?.instances ?? [])
+      m.set(
+        x.instance,
+        x.requests.reduce((a, b) => a + b, 0),
+      );
     return m;
   };
 
@@ -195,6 +212,14 @@ export function overviewView(app: App): View {
     }
   };
 
-  const el = h('div', { class: 'page overview' }, h('h1', { class: 'sr-only' }, 'Overview'), h('div', { class: 'summary' }, totals, parts), toolbar, h('div', { class: 'table-wrap' }, table), empty);
+  const el = h(
+    'div',
+    { class: 'page overview' },
+    h('h1', { class: 'sr-only' }, 'Overview'),
+    h('div', { class: 'summary' }, totals, parts),
+    toolbar,
+    h('div', { class: 'table-wrap' }, table),
+    empty,
+  );
   return { el, update };
 }

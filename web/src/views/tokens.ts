@@ -23,7 +23,11 @@ export function tokensView(app: App): View {
             h('td', null, dateTime(t.created_at)),
             h('td', null, dateTime(t.last_used_at)),
             h('td', null, t.revoked_at ? `revoked ${dateTime(t.revoked_at)}` : 'active'),
-            h('td', { class: 'actions' }, t.revoked_at || t.id === app.who.token_id ? '' : h('button', { type: 'button', class: 'small danger', 'data-action': 'revoke', onclick: () => revoke(t) }, 'Revoke')),
+            h(
+              'td',
+              { class: 'actions' },
+              t.revoked_at || t.id === app.who.token_id ? '' : h('button', { type: 'button', class: 'small danger', 'data-action': 'revoke', onclick: () => revoke(t) }, 'Revoke'),
+            ),
           ),
         ),
       );
@@ -48,10 +52,18 @@ export function tokensView(app: App): View {
     const label = h('input', { id: 'token-label', autocomplete: 'off', maxlength: 200, placeholder: 'ci' });
     openDialog({
       title: 'Create a tenant token',
-      body: [field('Tenant (the instance id it reaches)', tenant), field('Label (optional)', label), h('p', { class: 'muted' }, 'Admin tokens are made on the server with ten token-gen.')],
+      body: [
+        field('Tenant (the instance id it reaches)', tenant),
+        field('Label (optional)', label),
+        h('p', { class: 'muted' }, 'Admin tokens are made on the server with ten token-gen.'),
+      ],
       confirm: 'Create',
       run: async () => {
-        const t = await app.api.send<CreatedTokenJson>('POST', '/api/tokens', label.value.trim() ? { tenant: tenant.value.trim(), label: label.value.trim() } : { tenant: tenant.value.trim() });
+        const t = await app.api.send<CreatedTokenJson>(
+          'POST',
+          '/api/tokens',
+          label.value.trim() ? { tenant: tenant.value.trim(), label: label.value.trim() } : { tenant: tenant.value.trim() },
+        );
         const secret = h('input', { readonly: true, value: t.token, id: 'new-token', class: 'secret', 'aria-label': 'New token' });
         secret.addEventListener('focus', () => secret.select());
         return h('div', null, h('p', null, `Token ${t.id} for tenant ${t.tenant}. Copy it now: it is not shown again.`), secret);
@@ -65,8 +77,22 @@ export function tokensView(app: App): View {
     'div',
     { class: 'page' },
     h('h1', null, 'Tokens'),
-    h('div', { class: 'toolbar' }, h('button', { type: 'button', id: 'token-create', onclick: create }, 'Create tenant token…'), h('label', { class: 'check' }, showRevoked, ' show revoked')),
-    h('div', { class: 'table-wrap' }, h('table', { id: 'tokens' }, h('thead', null, h('tr', null, ...['Id', 'Tenant', 'Label', 'Created', 'Last used', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)))), tbody)),
+    h(
+      'div',
+      { class: 'toolbar' },
+      h('button', { type: 'button', id: 'token-create', onclick: create }, 'Create tenant token…'),
+      h('label', { class: 'check' }, showRevoked, ' show revoked'),
+    ),
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { id: 'tokens' },
+        h('thead', null, h('tr', null, ...['Id', 'Tenant', 'Label', 'Created', 'Last used', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)))),
+        tbody,
+      ),
+    ),
   );
   return { el };
 }
