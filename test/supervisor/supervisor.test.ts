@@ -5,6 +5,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import got from 'got';
 import { withSupervisor, TENANT_COMMAND } from '../helpers/supervisor-harness.js';
+import { TENANT_APP } from '../helpers/paths.js';
 import { pidRunning, pidsMentioning } from '../helpers/processes.js';
 import { waitFor } from '../../src/util/wait.js';
 import { SpawnError } from '../../src/supervisor/supervisor.js';
@@ -208,7 +209,9 @@ test('an app that ignores SIGTERM is killed after stop_timeout', async () => {
 
 test("`sh -c 'child & exec app'` leaves no process behind on stop", async () => {
   await withSupervisor(
-    (d) => settings(d) + service('shell', '', `sh -c 'sleep 300 & exec ${TENANT_COMMAND.replaceAll('"', '')}'`),
+    // The app's path is inside a shell string the sandbox cannot see into: `workdir` makes its
+    // folder visible (it may be under /tmp, which is private in the sandbox).
+    (d) => settings(d) + service('shell', `workdir = ${JSON.stringify(path.dirname(TENANT_APP))}`, `sh -c 'sleep 300 & exec ${TENANT_COMMAND.replaceAll('"', '')}'`),
     async (h) => {
       const rec = await h.supervisor.spawn({ service: 'shell', id: 'a' });
       const marker = path.join(h.dataDir, 'shell', 'a');
