@@ -34,14 +34,23 @@ ensure_npm_deps() {
   npm ci --no-audit --no-fund
 }
 
+# Installs Debian packages (arguments are passed to apt-get install) when we are root and have
+# apt-get. Returns 1 without installing anything otherwise, 2 when apt-get failed; the caller says
+# what is missing and what it is for.
+apt_install() {
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    return 1
+  fi
+  echo "installing $* (apt-get install -y $*)..."
+  apt-get update -qq || { echo "apt-get update failed" >&2; return 2; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null || { echo "apt-get install $* failed" >&2; return 2; }
+}
+
 ensure_caddy() {
   if command -v caddy >/dev/null 2>&1; then
     return
   fi
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing caddy (apt-get install -y caddy)..."
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null
+  if apt_install caddy; then
     # Debian's package enables a caddy.service listening on :80; tenement runs its own Caddy.
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet caddy 2>/dev/null; then
       systemctl stop caddy || true
@@ -56,15 +65,8 @@ ensure_caddy() {
 # The socket-activation tests run the controller under systemd-socket-activate (Debian's systemd
 # package); only the test suite needs it.
 ensure_socket_activate() {
-  if command -v systemd-socket-activate >/dev/null 2>&1; then
-    return
-  fi
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing systemd-socket-activate (apt-get install -y systemd)..."
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
-    return
-  fi
+  command -v systemd-socket-activate >/dev/null 2>&1 && return
+  apt_install systemd && return
   echo "systemd-socket-activate is missing (Debian/Ubuntu: sudo apt-get install -y systemd); the socket-activation tests need it" >&2
   exit 1
 }
@@ -77,45 +79,25 @@ ensure_isolation_tools() {
   command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
   command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
   command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
-  if [ "${#missing[@]}" -eq 0 ]; then
-    return
-  fi
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing ${missing[*]} (apt-get install -y ${missing[*]})..."
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    return
-  fi
+  [ "${#missing[@]}" -eq 0 ] && return
+  apt_install "${missing[@]}" && return
   echo "missing for tenant isolation: ${missing[*]} (Debian/Ubuntu: sudo apt-get install -y ${missing[*]});" >&2
   echo "instances run with less isolation; see docs/isolation.md" >&2
 }
 
 # wrk generates the load of `npm run bench` (not needed by the tests).
 ensure_wrk() {
-  if command -v wrk >/dev/null 2>&1; then
-    return
-  fi
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing wrk (apt-get install -y wrk)..."
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-    return
-  fi
+  command -v wrk >/dev/null 2>&1 && return
+  apt_install wrk && return
   echo "wrk is missing (Debian/Ubuntu: sudo apt-get install -y wrk); npm run bench needs it" >&2
+  exit 1
 }
 
 # The dashboard's browser tests drive Debian's Chromium (playwright-core downloads no browser of its
 # own); only the test suite needs it.
 ensure_chromium() {
-  if [ -x "${TENEMENT_CHROMIUM:-/usr/bin/chromium}" ]; then
-    return
-  fi
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing chromium for the dashboard's browser tests (apt-get install -y chromium)..."
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-    return
-  fi
+  [ -x "${TENEMENT_CHROMIUM:-/usr/bin/chromium}" ] && return
+  apt_install --no-install-recommends chromium && return
   echo "chromium is missing (Debian/Ubuntu: sudo apt-get install -y chromium, or set TENEMENT_CHROMIUM); the dashboard's browser tests need it" >&2
   exit 1
 }
