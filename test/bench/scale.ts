@@ -15,9 +15,16 @@ import { bareCaddy, cpuShare, median, rssMb, wrk } from './measure.js';
 
 import { execFileSync } from 'node:child_process';
 
-/** The Python interpreter itself, not a version-manager shim (a shim adds its own start-up time). */
-const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
-export const PY_COMMAND = `${JSON.stringify(PYTHON)} -m http.server --bind 127.0.0.1 {port}`;
+/**
+ * The Python interpreter itself, not a version-manager shim (a shim adds its own start-up time).
+ * The system's first: each instance runs under its own uid, which cannot read an interpreter in
+ * root's home (pyenv).
+ */
+const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+// A small folder every uid can list (the interpreter's own http package): `GET /` is the health
+// check, and a tenant cannot list the data root it starts in.
+const SERVED = execFileSync(PYTHON, ['-c', 'import http, os; print(os.path.dirname(http.__file__))'], { encoding: 'utf8' }).trim();
+export const PY_COMMAND = `${JSON.stringify(PYTHON)} -m http.server --bind 127.0.0.1 --directory ${JSON.stringify(SERVED)} {port}`;
 const PY_HEALTH = '/';
 const pyId = (i: number) => `p${String(i).padStart(5, '0')}`;
 
@@ -58,7 +65,7 @@ async function bareStart(dir: string, port: number): Promise<{ ms: number; child
   const t0 = performance.now();
   for (let attempt = 0; ; attempt++) {
     const p = attempt === 0 ? port : await freePort();
-    const child = spawn(PYTHON, ['-m', 'http.server', '--bind', '127.0.0.1', String(p)], { cwd: dir, stdio: 'ignore' });
+    const child = spawn(PYTHON, ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', SERVED, String(p)], { cwd: dir, stdio: 'ignore' });
     let interval = 5;
     const deadline = performance.now() + 60_000;
     while (child.exitCode === null && child.signalCode === null && performance.now() < deadline) {
