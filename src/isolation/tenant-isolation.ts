@@ -12,7 +12,7 @@ import type { LaunchSpec } from '../supervisor/runtime/runtime.js';
 import { CgroupError, InstanceCgroup, joinCgroupArgv, type CgroupLimits } from './cgroup.js';
 import { describeHost, detectHost, type HostIsolation, type IsolationReport } from './host.js';
 import { hostUidFilter } from './host-ids.js';
-import { deleteScript, renderRuleset, runNft, tableName, type NetTenant } from './net-rules.js';
+import { deleteScript, ownElementsScript, renderRuleset, runNft, tableName, type NetTenant } from './net-rules.js';
 import { preflight, PreflightError } from './preflight.js';
 import { bwrapArgs, PRIVATE_TMPFS, readOnlyExtras, setprivArgs, type Identity } from './sandbox-argv.js';
 import { tenantEnv, TENANT_PATH } from './tenant-env.js';
@@ -55,8 +55,15 @@ export class TenantIsolation {
   private readonly oomBaseline = new Map<string, number>();
   private readonly net = new Map<string, NetTenant>();
   private protectedPorts: number[] = [];
-  private appliedRules: string | undefined;
+  /** What the kernel has: the table without its own-port pairs (undefined: unknown), and the pairs. */
+  private appliedBase: string | undefined;
+  private appliedRestricted = new Set<number>();
+  private appliedOwn = new Map<string, NetTenant>();
+  /** Every uid the store gave an instance (read once, then kept up to date by identity()). */
+  private allocatedUids: Set<number> | undefined;
   private netQueue: Promise<void> = Promise.resolve();
+  /** A sync queued but not started yet: later changes join it (it reads the state when it runs). */
+  private pendingSync: Promise<void> | undefined;
   private warned = new Set<string>();
   /** Releases in progress: a new start of the same instance waits for its predecessor's clean-up. */
   private readonly releasing = new Map<string, Promise<void>>();
@@ -87,13 +94,14 @@ export class TenantIsolation {
   /** Ports tenants must never connect to (the controller's listener, Caddy's admin endpoint). */
   setProtectedPorts(ports: number[]): void {
     this.protectedPorts = [...new Set(ports.filter((p) => Number.isInteger(p) && p > 0))];
-    // At start-up nothing is armed yet: a sync now would drop the rules of tenants about to be
-    // adopted. Adoption and every start sync with these ports.
-    if (this.net.size > 0) void this.syncNet().catch(() => undefined);
+    // Every allocated uid is restricted from now on, before anything is started or adopted.
+    void this.syncNet().catch((err: Error) => this.log.warn('could not apply network rules', { error: err.message }));
   }
 
   /** Resolves once every network rule change asked for so far is applied (or has failed). */
-  settled(): Promise<void> {
+  async settled(): Promise<void> {
+    // An own-port change is asked for one turn after the start that needs it (see arm).
+    await new Promise((r) => setImmediate(r));
     return this.netQueue;
   }
 
@@ -108,7 +116,9 @@ export class TenantIsolation {
     const s = this.config.settings;
     const existing = this.identities.get(ref.service, ref.id);
     if (existing) return existing;
-    return this.identities.ensure(ref.service, ref.id, { start: s.uid_range_start, end: s.uid_range_end }, hostUidFilter());
+    const allocated = this.identities.ensure(ref.service, ref.id, { start: s.uid_range_start, end: s.uid_range_end }, hostUidFilter());
+    this.allocatedUids?.add(allocated.uid);
+    return allocated;
   }
 
   cgroupFor(ref: InstanceRef): InstanceCgroup | null {
@@ -308,34 +318,81 @@ export class TenantIsolation {
   private async arm(ref: InstanceRef, id: Identity | null, port: number): Promise<void> {
     if (!id || !this.host.nft || !this.host.root || id.uid === 0) return;
     this.net.set(key(ref), { uid: id.uid, port });
+    // A uid already restricted only gains its own port: the start need not wait for that, and the
+    // nft child is forked after the tenant's (forking is synchronous, a few ms in a big process).
+    if (this.appliedRestricted.has(id.uid)) {
+      setImmediate(() => void this.syncNet().catch((err: Error) => this.log.warn('could not allow an instance its own port', { instance: key(ref), error: err.message })));
+      return;
+    }
     try {
       await this.syncNet();
     } catch (err) {
       throw new IsolationError(`${key(ref)} cannot start: its network rules could not be applied (${(err as Error).message})`);
     }
+    if (!this.appliedRestricted.has(id.uid)) throw new IsolationError(`${key(ref)} cannot start: its network rules could not be applied`);
   }
 
-  /** Makes the nftables table equal to the armed set; one nft transaction, skipped when unchanged. */
-  private syncNet(): Promise<void> {
+  /**
+   * Every instance was stopped (`ten down`): tenement's table is removed, leaving nothing of it in
+   * the host's rules. While any instance runs the table stays; the next start writes it whole.
+   */
+  removeNetRulesIfIdle(): Promise<void> {
     const run = this.netQueue.then(async () => {
+      if (!this.host.nft || !this.host.root || this.detached || this.net.size > 0) return;
+      const script = deleteScript(tableName(this.config.settings.data_dir));
+      await runNft(this.host.nft, script);
+      this.appliedBase = script;
+      this.appliedRestricted = new Set();
+      this.appliedOwn = new Map();
+    });
+    this.netQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Makes the nftables table equal to the wanted state: the whole table when the restricted uids or
+   * ports changed (or what the kernel has is unknown), else only the own-port pairs that changed.
+   * Calls made while a sync waits its turn share it.
+   */
+  private syncNet(): Promise<void> {
+    if (this.pendingSync) return this.pendingSync;
+    const run = this.netQueue.then(async () => {
+      this.pendingSync = undefined;
       if (!this.host.nft || !this.host.root || this.detached) return;
       const table = tableName(this.config.settings.data_dir);
-      const tenants = [...this.net.values()];
-      const script =
-        tenants.length === 0
-          ? deleteScript(table)
-          : renderRuleset({
-              table,
-              dataDir: this.config.settings.data_dir,
-              protectedPorts: this.protectedPorts,
-              portRange: [this.config.settings.port_range_start, this.config.settings.port_range_end],
-              tenants,
-            });
-      // Unknown (a fresh controller, `ten down`): a table left by an earlier one is replaced or removed.
-      if (script === this.appliedRules) return;
-      await runNft(this.host.nft, script);
-      this.appliedRules = script;
+      const own = new Map([...this.net.values()].filter((t) => t.uid !== 0).map((t) => [`${t.uid}.${t.port}`, t]));
+      this.allocatedUids ??= new Set(this.identities.list().map((i) => i.uid));
+      const restricted = [...new Set([...this.allocatedUids, ...[...own.values()].map((t) => t.uid)])].filter((u) => u !== 0).sort((a, b) => a - b);
+      const policy = {
+        table,
+        dataDir: this.config.settings.data_dir,
+        protectedPorts: this.protectedPorts,
+        portRange: [this.config.settings.port_range_start, this.config.settings.port_range_end] as const,
+        restricted,
+      };
+      const base = restricted.length === 0 && own.size === 0 ? deleteScript(table) : renderRuleset({ ...policy, own: [] });
+      if (base !== this.appliedBase) {
+        // Unknown (a fresh controller, `ten down`): a table left by an earlier one is replaced or removed.
+        await runNft(this.host.nft, base === deleteScript(table) ? base : renderRuleset({ ...policy, own: [...own.values()] }));
+        this.appliedBase = base;
+        this.appliedRestricted = new Set(restricted);
+        this.appliedOwn = own;
+        return;
+      }
+      const add = [...own].filter(([k]) => !this.appliedOwn.has(k)).map(([, t]) => t);
+      const remove = [...this.appliedOwn].filter(([k]) => !own.has(k)).map(([, t]) => t);
+      const script = ownElementsScript(table, add, remove);
+      if (!script) return;
+      try {
+        await runNft(this.host.nft, script);
+      } catch (err) {
+        // The table was changed behind our back (deleted by hand?): the next sync rewrites it whole.
+        this.appliedBase = undefined;
+        throw err;
+      }
+      this.appliedOwn = own;
     });
+    this.pendingSync = run;
     this.netQueue = run.catch(() => undefined);
     return run;
   }

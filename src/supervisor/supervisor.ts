@@ -364,6 +364,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         await t.serialize(() => this.stopper.stop(t, 'stopped'));
       }),
     );
+    await this.isolation.removeNetRulesIfIdle().catch((err: Error) => this.log.warn('could not remove the network rules', { error: err.message }));
   }
 
   /** Stops watching (timers, exit listeners) and leaves every tenant process running. */

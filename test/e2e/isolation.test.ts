@@ -180,9 +180,12 @@ test('a hostile tenant can touch nothing of the controller or its neighbour, and
         }
         await s.request('x.evil.localhost', '/__hog/release');
 
-        // Its network rules exist while it runs, and are gone when it is stopped.
+        // Its uid is restricted and allowed its own port while it runs; `ten down` (stopAll) removes the table.
         const table = tableName(d);
-        assert.match(spawnSync('nft', ['list', 'table', 'inet', table], { encoding: 'utf8' }).stdout, new RegExp(`skuid ${self.uid}`));
+        await s.controller.supervisor.isolation.settled();
+        const rules = spawnSync('nft', ['list', 'table', 'inet', table], { encoding: 'utf8' }).stdout;
+        assert.match(rules, new RegExp(`set tenants \\{[^}]*elements = \\{[^}]*\\b${self.uid}\\b`));
+        assert.match(rules, new RegExp(`\\b${self.uid} \\. ${s.controller.supervisor.get({ service: 'evil', id: 'x' })!.port}\\b`));
         await s.controller.supervisor.stopAll();
         assert.notEqual(spawnSync('nft', ['list', 'table', 'inet', table]).status, 0, 'rules removed with the last instance');
         assert.equal(s.controller.supervisor.isolation.cgroupFor({ service: 'evil', id: 'x' })!.pids().length, 0);

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { detectCgroupHost, InstanceCgroup, joinCgroupArgv, weightToShares } from '../../src/isolation/cgroup.js';
 import { describeHost, findTool } from '../../src/isolation/host.js';
 import { hostUidFilter } from '../../src/isolation/host-ids.js';
-import { deleteScript, renderRuleset, runNft, tableName } from '../../src/isolation/net-rules.js';
+import { deleteScript, ownElementsScript, renderRuleset, runNft, tableName } from '../../src/isolation/net-rules.js';
 import { accessProblem, preflight, PreflightError } from '../../src/isolation/preflight.js';
 import { bwrapArgs, readOnlyExtras, setprivArgs } from '../../src/isolation/sandbox-argv.js';
 import { tenantEnv, TENANT_PATH } from '../../src/isolation/tenant-env.js';
@@ -92,34 +92,51 @@ describe('bubblewrap argv', () => {
 });
 
 describe('network rules', () => {
-  it('rejects, per tenant uid, local connections to protected ports and other instance ports', () => {
+  it('rejects, for restricted uids, local connections to protected ports and instance ports other than their own', () => {
     const script = renderRuleset({
       table: 'tenement_x',
       protectedPorts: [8080, 2019, 8080],
       portRange: [30000, 30100],
-      tenants: [
+      restricted: [600002, 0, 600001, 600003],
+      own: [
         { uid: 600002, port: 30002 },
         { uid: 600001, port: 30001 },
       ],
     });
     assert.match(script, /^table inet tenement_x \{\}\ndelete table inet tenement_x\n/);
+    assert.match(script, /set tenants \{ type uid; elements = \{ 600001, 600002, 600003 \}; \}/, 'uid 0 is never restricted');
+    assert.match(script, /set own \{ type uid \. inet_service; elements = \{ 600001 \. 30001, 600002 \. 30002 \}; \}/);
     assert.match(
       script,
-      /meta skuid 600001 fib daddr type local tcp flags & \(syn \| ack\) == syn tcp dport != 30001 tcp dport \{ 2019, 8080, 30000-30100 \} counter reject with tcp reset/,
+      /meta skuid @tenants tcp flags & \(syn \| ack\) == syn fib daddr type local meta skuid \. tcp dport != @own tcp dport \{ 2019, 8080, 30000-30100 \} counter reject with tcp reset/,
     );
-    assert.ok(script.indexOf('600001') < script.indexOf('600002'));
+    assert.equal(script.match(/reject/g)?.length, 1, 'one rule whatever the number of tenants');
+    assert.match(renderRuleset({ table: 't', protectedPorts: [], portRange: [1, 2], restricted: [5], own: [] }), /set own \{ type uid \. inet_service; \}/);
     assert.equal(deleteScript('t'), 'table inet t {}\ndelete table inet t\n');
     assert.match(tableName('/var/lib/tenement'), /^tenement_[0-9a-f]{10}$/);
     assert.notEqual(tableName('/a'), tableName('/b'));
   });
 
-  it('is accepted by the kernel and removed again (root with nft only)', { skip: !(isRoot && findTool('nft')) }, async () => {
+  it('changes own-port pairs as elements; a removal works whether or not the pair is there', () => {
+    assert.equal(ownElementsScript('t', [], []), '');
+    assert.equal(
+      ownElementsScript('t', [{ uid: 7, port: 30007 }], [{ uid: 8, port: 30008 }]),
+      'add element inet t own { 8 . 30008 }\ndelete element inet t own { 8 . 30008 }\nadd element inet t own { 7 . 30007 }\n',
+    );
+  });
+
+  it('is accepted by the kernel, changed by element, and removed again (root with nft only)', { skip: !(isRoot && findTool('nft')) }, async () => {
     const nft = findTool('nft')!;
     const table = `tenement_unit${process.pid}`;
+    const list = () => spawnSync(nft, ['list', 'table', 'inet', table], { encoding: 'utf8' }).stdout;
     try {
-      await runNft(nft, renderRuleset({ table, protectedPorts: [9], portRange: [30000, 30010], tenants: [{ uid: 600999, port: 30001 }] }));
-      const listed = spawnSync(nft, ['list', 'table', 'inet', table], { encoding: 'utf8' });
-      assert.match(listed.stdout, /skuid 600999/);
+      await runNft(nft, renderRuleset({ table, protectedPorts: [9], portRange: [30000, 30010], restricted: [600999, 600998], own: [{ uid: 600999, port: 30001 }] }));
+      assert.match(list(), /600998, 600999/);
+      assert.match(list(), /600999 \. 30001/);
+      await runNft(nft, ownElementsScript(table, [{ uid: 600998, port: 30002 }], [{ uid: 600999, port: 30001 }]));
+      await runNft(nft, ownElementsScript(table, [], [{ uid: 600999, port: 30001 }]));
+      assert.match(list(), /600998 \. 30002/);
+      assert.doesNotMatch(list(), /600999 \. 30001/);
     } finally {
       await runNft(nft, deleteScript(table));
     }
