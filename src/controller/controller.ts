@@ -280,6 +280,7 @@ export class Controller {
       parts,
       log,
       storage,
+      usage: isolation,
     });
 
     metrics.setInstanceSource(() => this.control.list());
