@@ -339,6 +339,8 @@ export interface TelemetryJson {
     restarts: number;
   };
   services: number;
+  /** Whether per-request counts are kept (`request_metrics = true`; see GET /api/history). */
+  request_metrics: boolean;
 }
 
 // ---- Added with isolation and limits (issue 8). Optional, so existing implementations stay valid.

@@ -53,6 +53,18 @@ describe('GET /api/history', () => {
   });
 });
 
+describe('request_metrics in GET /api/history and /api/telemetry', () => {
+  it('says whether requests are counted at all, so empty request series are not read as "no traffic"', async () => {
+    const read = async () => ({
+      history: (JSON.parse((await t.admin.get('api/history')).body) as Json).request_metrics,
+      telemetry: (JSON.parse((await t.tenant('alice').get('api/telemetry')).body) as Json).request_metrics,
+    });
+    assert.deepEqual(await read(), { history: false, telemetry: false });
+    t.deps.metrics.history.countRequests();
+    assert.deepEqual(await read(), { history: true, telemetry: true });
+  });
+});
+
 describe('resources on instances', () => {
   it('carries memory, CPU time and their limits when the controller reports them, null fields otherwise', async () => {
     t.control.add('api', 'res', { observed: 'running' });
