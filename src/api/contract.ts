@@ -35,6 +35,17 @@ export interface InstanceJson {
   storage_used_bytes: number | null;
   /** storage_quota_mb in bytes; null without a quota. */
   storage_quota_bytes: number | null;
+  /** Memory its cgroup uses now (read on request); null unless running and measurable on this host. */
+  memory_used_bytes: number | null;
+  /** memory_limit_mb in bytes (memory and swap together); null without a limit. */
+  memory_limit_bytes: number | null;
+  /**
+   * CPU time its processes have used in this run, in seconds (read on request); null unless running
+   * and measurable. A rate (share of a core) is the difference of two readings over their interval.
+   */
+  cpu_time_secs: number | null;
+  /** cpu_shares: its CPU weight (1-10000, 100 = default; it matters only when the CPU is contended); null = default. */
+  cpu_shares: number | null;
 }
 
 /** GET /api/instances/:instance/storage (the original's StorageInfo, plus what it derived). */
@@ -328,6 +339,8 @@ export interface TelemetryJson {
     restarts: number;
   };
   services: number;
+  /** Whether per-request counts are kept (`request_metrics = true`; see GET /api/history). */
+  request_metrics: boolean;
 }
 
 // ---- Added with isolation and limits (issue 8). Optional, so existing implementations stay valid.
@@ -352,4 +365,23 @@ export interface WhoAmIJson {
   /** null = admin token. */
   tenant: string | null;
   admin: boolean;
+}
+
+// ---- Added with the dashboard's resource columns (issue 12). Optional: existing implementations stay valid.
+
+/** An instance's limits from the config and what it uses now (null = not known). */
+export interface InstanceResources {
+  memoryUsedBytes: number | null;
+  memoryLimitBytes: number | null;
+  cpuTimeSecs: number | null;
+  cpuShares: number | null;
+}
+
+// Merged into ControlPlane above.
+export interface ControlPlane {
+  /**
+   * Limits from the config; usage only for a running instance, read from its cgroup on request (a
+   * few small files): nothing is polled, and sleeping instances cost nothing.
+   */
+  resources?(record: InstanceRecord): InstanceResources;
 }

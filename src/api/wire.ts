@@ -1,7 +1,7 @@
 // Store records -> the JSON shapes of contract.ts.
 import type { AuditEntry } from '../store/audit-store.js';
 import type { InstanceRecord, LogLine, TokenRecord } from '../store/types.js';
-import type { AuditJson, ControlPlane, InstanceJson, LogJson, TokenJson } from './contract.js';
+import type { AuditJson, ControlPlane, InstanceJson, InstanceResources, LogJson, TokenJson } from './contract.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -27,6 +27,16 @@ export function instanceJson(r: InstanceRecord, control: ControlPlane, now: numb
     last_exit: r.lastExit,
     url: control.url(r),
     ...storageFields(control.storage?.(r) ?? null),
+    ...resourceFields(control.resources?.(r)),
+  };
+}
+
+function resourceFields(res: InstanceResources | undefined): Pick<InstanceJson, 'memory_used_bytes' | 'memory_limit_bytes' | 'cpu_time_secs' | 'cpu_shares'> {
+  return {
+    memory_used_bytes: res?.memoryUsedBytes ?? null,
+    memory_limit_bytes: res?.memoryLimitBytes ?? null,
+    cpu_time_secs: res?.cpuTimeSecs === null || res?.cpuTimeSecs === undefined ? null : Math.round(res.cpuTimeSecs * 100) / 100,
+    cpu_shares: res?.cpuShares ?? null,
   };
 }
 

@@ -11,6 +11,7 @@ import { registerUpgrade } from './commands/upgrade.js';
 import { registerSpawn } from './commands/spawn.js';
 import { registerStop } from './commands/stop.js';
 import { registerRestart } from './commands/restart.js';
+import { registerWake } from './commands/wake.js';
 import { registerPs } from './commands/ps.js';
 import { registerHealth } from './commands/health.js';
 import { registerWeight } from './commands/weight.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerSpawn(program);
   registerStop(program);
   registerRestart(program);
+  registerWake(program);
   registerPs(program);
   registerHealth(program);
   registerWeight(program);

@@ -5,6 +5,7 @@ import {
   type ControlPlane,
   type ControllerHealth,
   type DeployResult,
+  type InstanceResources,
   type PartHealth,
   type RollOutcome,
   type ServiceRollPlan,
@@ -35,6 +36,14 @@ export interface ControlPlaneDeps {
   storage?: StorageMeter;
   /** Rolling restarts after template changes (the config reloader). */
   roller?: ServiceRoller | undefined;
+  /** What an instance's cgroup uses now (the tenant isolation). */
+  usage?: ResourceMeter;
+}
+
+/** Reads an instance's cgroup; null when it has none on this host. */
+export interface ResourceMeter {
+  memoryBytes(ref: InstanceKey): number | null;
+  cpuSeconds(ref: InstanceKey): number | null;
 }
 
 export class ControllerControlPlane implements ControlPlane {
@@ -47,6 +56,18 @@ export class ControllerControlPlane implements ControlPlane {
   measureStorage(key: InstanceKey): Promise<StorageUsage> {
     if (!this.deps.storage) throw new ControlPlaneError('unavailable', 'storage is not measured by this controller');
     return this.deps.storage.measure(key.service, key.id);
+  }
+
+  resources(record: InstanceRecord): InstanceResources {
+    const service = this.deps.config().services[record.service];
+    // Only a running process has a cgroup worth reading; asleep or stopped instances are not touched.
+    const meter = record.observed === 'running' && record.pid !== null ? this.deps.usage : undefined;
+    return {
+      memoryUsedBytes: meter?.memoryBytes(record) ?? null,
+      memoryLimitBytes: service?.memory_limit_mb === undefined ? null : service.memory_limit_mb * 1024 * 1024,
+      cpuTimeSecs: meter?.cpuSeconds(record) ?? null,
+      cpuShares: service?.cpu_shares ?? null,
+    };
   }
 
   list(filter?: { service?: string; id?: string }): InstanceRecord[] {

@@ -280,6 +280,7 @@ export class Controller {
       parts,
       log,
       storage,
+      usage: isolation,
     });
 
     metrics.setInstanceSource(() => this.control.list());
@@ -388,6 +389,7 @@ export class Controller {
         onOffset: (o) => logStore.setOffset(offsetKey, o),
         onRequest: (o) => metrics.observeRequest(boundedRequestLabels(o, knownNames)),
       });
+      metrics.history.countRequests();
       log.info('reading request metrics from the Caddy access log', { file });
     };
     // An access log named on the command line is an opt-in of its own.

@@ -5,6 +5,7 @@
 // death is recognised as `oom-killed`.
 import fs from 'node:fs';
 import path from 'node:path';
+import { processCpuSeconds } from '../util/proc-cpu.js';
 
 export type CgroupVersion = 1 | 2;
 
@@ -78,12 +79,13 @@ function write(file: string, value: string): void {
   }
 }
 
-function readCounter(file: string, key: string): number {
+/** A `key value` line of a cgroup stat file; null when the file or the line is missing. */
+function readCounter(file: string, key: string): number | null {
   try {
     const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(fs.readFileSync(file, 'utf8'));
-    return m?.[1] ? Number(m[1]) : 0;
+    return m?.[1] ? Number(m[1]) : null;
   } catch {
-    return 0;
+    return null;
   }
 }
 
@@ -188,9 +190,9 @@ export class InstanceCgroup {
 
   /** Kills by the OOM killer in this cgroup since it was created. */
   oomKills(): number {
-    if (this.host.version === 2) return readCounter(path.join(this.host.mounts.unified!, this.relative, 'memory.events'), 'oom_kill');
+    if (this.host.version === 2) return readCounter(path.join(this.host.mounts.unified!, this.relative, 'memory.events'), 'oom_kill') ?? 0;
     if (!this.host.mounts.memory) return 0;
-    return readCounter(path.join(this.host.mounts.memory, this.relative, 'memory.oom_control'), 'oom_kill');
+    return readCounter(path.join(this.host.mounts.memory, this.relative, 'memory.oom_control'), 'oom_kill') ?? 0;
   }
 
   /** Pids of every process in the cgroup. */
@@ -209,8 +211,31 @@ export class InstanceCgroup {
         ? path.join(this.host.mounts.unified!, this.relative, 'memory.current')
         : this.host.mounts.memory && path.join(this.host.mounts.memory, this.relative, 'memory.usage_in_bytes');
     if (!file) return null;
-    const n = Number(safeRead(file).trim());
-    return Number.isFinite(n) && safeRead(file) !== '' ? n : null;
+    const text = safeRead(file).trim();
+    const n = Number(text);
+    return text !== '' && Number.isFinite(n) ? n : null;
+  }
+
+  /**
+   * CPU time the cgroup's processes have used since it was created, in seconds (null when unknown).
+   * v2 and v1 with cpuacct mounted together with cpu account it per group; otherwise (cpuacct on a
+   * hierarchy of its own, which instances do not join) it is the sum over the processes now in the
+   * cgroup, which leaves out processes that exited without being reaped by one of them.
+   */
+  cpuSeconds(): number | null {
+    if (this.host.version === 2) {
+      const usec = readCounter(path.join(this.host.mounts.unified!, this.relative, 'cpu.stat'), 'usage_usec');
+      return usec === null ? null : usec / 1e6;
+    }
+    if (this.host.mounts.cpu) {
+      const ns = Number(safeRead(path.join(this.host.mounts.cpu, this.relative, 'cpuacct.usage')).trim() || NaN);
+      if (Number.isFinite(ns)) return ns / 1e9;
+    }
+    const pids = this.pids();
+    if (pids.length === 0) return null;
+    let total = 0;
+    for (const pid of pids) total += processCpuSeconds(pid) ?? 0;
+    return total;
   }
 
   /** SIGKILLs everything left in the cgroup (what escaped its process group, e.g. by setsid). */

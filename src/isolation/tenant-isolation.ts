@@ -275,6 +275,11 @@ export class TenantIsolation {
     return this.cgroupFor(ref)?.memoryBytes() ?? null;
   }
 
+  /** CPU time the instance's cgroup has used (seconds), when known. */
+  cpuSeconds(ref: InstanceRef): number | null {
+    return this.cgroupFor(ref)?.cpuSeconds() ?? null;
+  }
+
   /**
    * The process is gone (stopped, exited): whatever escaped its process group is killed, the cgroup
    * removed, and its network rule dropped.

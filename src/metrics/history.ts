@@ -62,6 +62,13 @@ export interface HistoryJson {
   start: string;
   /** Number of slots in every array (the last one is the current, still filling). */
   points: number;
+  /**
+   * Whether requests are counted at all (the controller follows Caddy's access log:
+   * `request_metrics = true`, or `--caddy-access-log`). When false, `requests`, `errors` and
+   * latency are empty because nothing counts them, not because nothing was asked; restarts and
+   * wakes are recorded either way.
+   */
+  request_metrics: boolean;
   services: HistoryServiceJson[];
   instances: HistoryInstanceJson[];
 }
@@ -79,11 +86,22 @@ export class History {
   readonly points: number;
   private readonly now: () => number;
   private readonly series = new Map<string, Series>();
+  private countingRequests = false;
 
   constructor(opts: HistoryOptions = {}) {
     this.stepMs = opts.stepMs ?? 30_000;
     this.points = Math.max(1, Math.round((opts.windowMs ?? 3_600_000) / this.stepMs));
     this.now = opts.now ?? Date.now;
+  }
+
+  /** Requests are counted from now on (the controller has started following an access log). */
+  countRequests(): void {
+    this.countingRequests = true;
+  }
+
+  /** See HistoryJson.request_metrics. */
+  get requestMetrics(): boolean {
+    return this.countingRequests;
   }
 
   observeRequest(labels: InstanceLabels, status: number, durationMs: number): void {
@@ -126,6 +144,7 @@ export class History {
       window_secs: (this.points * this.stepMs) / 1000,
       start: new Date(first * this.stepMs).toISOString(),
       points: this.points,
+      request_metrics: this.countingRequests,
       services: [...services].map(([process, row]) => ({ process, ...values(row) })),
       instances,
     };

@@ -53,6 +53,36 @@ describe('GET /api/history', () => {
   });
 });
 
+describe('request_metrics in GET /api/history and /api/telemetry', () => {
+  it('says whether requests are counted at all, so empty request series are not read as "no traffic"', async () => {
+    const read = async () => ({
+      history: (JSON.parse((await t.admin.get('api/history')).body) as Json).request_metrics,
+      telemetry: (JSON.parse((await t.tenant('alice').get('api/telemetry')).body) as Json).request_metrics,
+    });
+    assert.deepEqual(await read(), { history: false, telemetry: false });
+    t.deps.metrics.history.countRequests();
+    assert.deepEqual(await read(), { history: true, telemetry: true });
+  });
+});
+
+describe('resources on instances', () => {
+  it('carries memory, CPU time and their limits when the controller reports them, null fields otherwise', async () => {
+    t.control.add('api', 'res', { observed: 'running' });
+    const get = async () => JSON.parse((await t.tenant('res').get('api/instances/api:res')).body) as Json;
+    const before = await get();
+    assert.deepEqual([before.memory_used_bytes, before.memory_limit_bytes, before.cpu_time_secs, before.cpu_shares], [null, null, null, null]);
+    t.control.resources = () => ({ memoryUsedBytes: 3_000_000, memoryLimitBytes: 64 * 1024 * 1024, cpuTimeSecs: 1.23456, cpuShares: 50 });
+    try {
+      const one = await get();
+      assert.deepEqual([one.memory_used_bytes, one.memory_limit_bytes, one.cpu_time_secs, one.cpu_shares], [3_000_000, 64 * 1024 * 1024, 1.23, 50]);
+      const list = JSON.parse((await t.admin.get('api/instances')).body) as Json[];
+      assert.equal(list.find((i) => i.id === 'api:res')!.memory_used_bytes, 3_000_000, 'the list carries them too');
+    } finally {
+      delete t.control.resources;
+    }
+  });
+});
+
 describe('GET /api/whoami', () => {
   it('says whose token it is, never more', async () => {
     assert.deepEqual(JSON.parse((await t.tenant('alice').get('api/whoami')).body) as Json, {

@@ -6,7 +6,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import got, { type Got } from 'got';
 import { createApi } from '../../src/api/app.js';
 import type { ApiDeps } from '../../src/api/env.js';
-import { ControlPlaneError, type ControlPlane, type ControllerHealth, type DeployResult } from '../../src/api/contract.js';
+import { ControlPlaneError, type ControlPlane, type ControllerHealth, type DeployResult, type InstanceResources } from '../../src/api/contract.js';
 import { issueToken } from '../../src/auth/tokens.js';
 import { FailureLimiter } from '../../src/auth/failure-limiter.js';
 import { LogFeed } from '../../src/logs/log-feed.js';
@@ -32,6 +32,8 @@ export class FakeControlPlane implements ControlPlane {
   readonly records = new Map<string, InstanceRecord>();
   readonly calls: string[] = [];
   behaviour: FakeBehaviour = {};
+  /** Set by a test to report resources (ControlPlane.resources is optional: unset = not measured). */
+  resources?: (record: InstanceRecord) => InstanceResources;
   private nextPort = 31000;
 
   constructor(private readonly serviceNames: string[] = ['api', 'notes']) {}

@@ -69,6 +69,24 @@ describe('ten client commands', () => {
     assert.deepEqual(t.control.calls, ['spawn api:carol', 'restart api:carol', 'weight api:carol 30', 'stop api:carol']);
   });
 
+  it('wake starts an asleep instance through the API; a tenant token wakes only its own', async () => {
+    t.control.add('api', 'dora', { observed: 'asleep', desired: 'asleep', pid: null, health: 'unknown' });
+    const res = await ten(['wake', 'api:dora']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /waking api:dora/);
+    assert.match(res.stderr, /api:dora is running \(\w+\) on port \d+/);
+    assert.deepEqual(t.control.calls, ['wake api:dora']);
+    const json = await ten(['wake', 'api:dora', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal((JSON.parse(json.stdout) as { instance: string; state: string }).state, 'running');
+    const other = await ten(['wake', 'api:dora'], { TENEMENT_TOKEN: t.tokenFor('eve') });
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /tenant "eve"/);
+    const missing = await ten(['wake', 'api:ghost']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /instance api:ghost does not exist/);
+  });
+
   it("errors print the server's message and exit non-zero", async () => {
     const missing = await ten(['stop', 'api:ghost']);
     assert.equal(missing.code, 1);

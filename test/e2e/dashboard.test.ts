@@ -9,9 +9,17 @@ import { launchBrowser, type TestBrowser, type WatchedPage } from '../helpers/br
 import { runTen } from '../helpers/controller-process.js';
 import { withStack, type Stack } from '../helpers/stack.js';
 import { tenantConfig } from '../helpers/tenant-config.js';
+import fs from 'node:fs';
+import { detectHost } from '../../src/isolation/host.js';
 import { waitFor } from '../../src/util/wait.js';
 
 const LONG = 30_000;
+
+// Memory and CPU limits need root and cgroups; where they cannot be given, the service asks for none
+// (a spawn with limits that cannot be applied fails) and only storage is checked.
+const host = detectHost();
+const CGROUPS = host.root && !!host.cgroup;
+const LIMITS = `storage_quota_mb = 50${CGROUPS ? '\nmemory_limit_mb = 256\ncpu_shares = 50' : ''}`;
 
 function row(page: Page, instance: string) {
   return page.locator(`#instances tr[data-instance="${instance}"]`);
@@ -31,7 +39,7 @@ async function tenantLog(s: Stack, id: string, text: string, stream: 'stdout' | 
 
 test('the dashboard, in Chromium, through Caddy and on the controller port', async (t) => {
   await withStack(
-    (d) => tenantConfig(d, { instances: { api: ['alice'] }, settings: 'request_metrics = true' }),
+    (d) => tenantConfig(d, { services: { api: LIMITS }, instances: { api: ['alice'] }, settings: 'request_metrics = true' }),
     async (s) => {
       const gen = await runTen(['token-gen', '--data-dir', s.dataDir, '--json', '--label', 'dashboard-test'], { env: { TENEMENT_CONFIG: '' } });
       assert.equal(gen.code, 0, gen.stderr);
@@ -107,10 +115,43 @@ test('the dashboard, in Chromium, through Caddy and on the controller port', asy
           await b.screenshot(page, 'overview');
         });
 
+        await t.test('memory, CPU and storage show against their limits', async () => {
+          // Storage is measured in the background (at start, then every 30 s): alice was there at start.
+          await row(page, 'api:alice')
+            .locator('td.col-storage', { hasText: /^\d+(\.\d)?( B| KiB)? \/ 50 MiB$/ })
+            .waitFor({ timeout: LONG });
+          assert.equal(await page.locator('#instances th.col-storage').textContent(), 'Storage');
+          if (!CGROUPS) return;
+          // Read from the running instance's cgroup on each poll; the CPU share needs two polls.
+          await row(page, 'api:bob')
+            .locator('td.col-memory', { hasText: /^\d+(\.\d)?( KiB)? \/ 256 MiB$/ })
+            .waitFor({ timeout: LONG });
+          await row(page, 'api:bob')
+            .locator('td.col-cpu', { hasText: /^\d+(\.\d)?% \(50\)$/ })
+            .waitFor({ timeout: LONG });
+          const bob = (await api.get('instances/api:bob').json()) as { memory_used_bytes: number; memory_limit_bytes: number; cpu_time_secs: number; cpu_shares: number };
+          assert.ok(bob.memory_used_bytes > 0, `memory read from the cgroup: ${bob.memory_used_bytes}`);
+          assert.equal(bob.memory_limit_bytes, 256 * 1024 * 1024);
+          assert.equal(typeof bob.cpu_time_secs, 'number');
+          assert.equal(bob.cpu_shares, 50);
+          await b.screenshot(page, 'overview');
+        });
+
+        await t.test('with request counts on, the overview shows request totals and no notice', async () => {
+          await page.locator('#instances th.col-requests').waitFor({ timeout: LONG });
+          assert.equal(await page.locator('#requests-off-overview').isHidden(), true);
+          assert.match((await page.locator('[data-total="requests"] .value').textContent()) ?? '', /^\d/);
+        });
+
         await t.test('an asleep instance woken by a request through Caddy changes state on the page', async () => {
           await s.controller.supervisor.sleep({ service: 'api', id: 'alice' });
           await row(page, 'api:alice').locator('td.col-state', { hasText: 'asleep' }).waitFor({ timeout: LONG });
           assert.equal(await row(page, 'api:alice').locator('button[data-action="wake"]').isEnabled(), true, 'wake is offered for an asleep instance');
+          // Nothing is read of an asleep instance; its limit still shows.
+          if (CGROUPS)
+            await row(page, 'api:alice')
+              .locator('td.col-memory', { hasText: /^— \/ 256 MiB$/ })
+              .waitFor({ timeout: LONG });
           const res = await s.request('alice.api.localhost', '/');
           assert.equal(res.statusCode, 200, res.body);
           await row(page, 'api:alice').locator('td.col-state', { hasText: 'running' }).waitFor({ timeout: LONG });
@@ -206,6 +247,8 @@ test('the dashboard, in Chromium, through Caddy and on the controller port', asy
           await card.waitFor({ timeout: LONG });
           await card.locator('tr[data-instance="api:alice"]').waitFor({ timeout: LONG });
           await card.locator('svg.chart path.line').first().waitFor();
+          await card.locator('figcaption', { hasText: 'Requests / min' }).waitFor();
+          assert.equal(await page.locator('#requests-off-charts').isHidden(), true, 'no notice while requests are counted');
           await b.screenshot(page, 'charts');
         });
 
@@ -266,6 +309,36 @@ test('the dashboard, in Chromium, through Caddy and on the controller port', asy
             tenant.problems.filter((p) => !/status of 401/.test(p)),
             [],
           );
+        });
+
+        await t.test('with request_metrics off, a notice replaces request totals and charts; restarts and wakes still chart', async () => {
+          // request_metrics applies at the controller's start: restart it on the edited config
+          // (tenants, Caddy and the signed-in page stay).
+          const text = fs.readFileSync(s.configFile, 'utf8');
+          fs.writeFileSync(s.configFile, text.replace('request_metrics = true', ''));
+          await page.goto(`${viaCaddy}#/overview`);
+          await s.restartController();
+          // The history is polled every 15 s; a reload (the session survives it) reads it at once.
+          await page.reload();
+          const tel = (await api.get('telemetry').json()) as { request_metrics: boolean };
+          assert.equal(tel.request_metrics, false);
+          await page.locator('#requests-off-overview', { hasText: 'request_metrics = true' }).waitFor({ timeout: LONG });
+          await page.locator('[data-total="requests"] .value', { hasText: 'off' }).waitFor({ timeout: LONG });
+          assert.equal(await page.locator('#instances th.col-requests').count(), 0, 'no column of zeros');
+          await b.screenshot(page, 'overview-requests-off');
+
+          await s.controller.supervisor.sleep({ service: 'api', id: 'alice' });
+          assert.equal((await s.request('alice.api.localhost', '/')).statusCode, 200);
+          await page.goto(`${viaCaddy}#/charts`);
+          await page.locator('#requests-off-charts', { hasText: 'about a quarter' }).waitFor({ timeout: LONG });
+          const card = page.locator('section[data-service="api"]');
+          await card.locator('figcaption', { hasText: 'Restarts and wakes' }).waitFor({ timeout: LONG });
+          assert.equal(await card.locator('figcaption', { hasText: /Requests|Latency/ }).count(), 0, 'no flat request or latency chart');
+          assert.match((await card.locator('h2').textContent()) ?? '', /1 wakes/);
+          assert.doesNotMatch((await card.locator('h2').textContent()) ?? '', /requests/);
+          await b.screenshot(page, 'charts-requests-off');
+          // While the controller restarted, polls through Caddy failed (502 or refused): expected.
+          admin1.problems.splice(0, admin1.problems.length, ...admin1.problems.filter((p) => !/status of 502|ERR_CONNECTION|Failed to fetch/.test(p)));
         });
 
         await t.test('light and dark: the page follows prefers-color-scheme', async () => {

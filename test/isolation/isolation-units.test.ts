@@ -167,6 +167,46 @@ describe('cgroups', () => {
     }
   });
 
+  it('reads memory and CPU time from the cgroup files of v2 and v1, null where they are missing', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const leaf = (root: string) => {
+        const d = path.join(dir, root, 'tenement/h/api.a');
+        fs.mkdirSync(d, { recursive: true });
+        return d;
+      };
+      const v2 = leaf('unified');
+      fs.writeFileSync(path.join(v2, 'memory.current'), '5242880\n');
+      fs.writeFileSync(path.join(v2, 'cpu.stat'), 'usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n');
+      const cg2 = new InstanceCgroup({ version: 2, mounts: { unified: path.join(dir, 'unified') } }, 'tenement/h/api.a');
+      assert.equal(cg2.memoryBytes(), 5 * 1024 * 1024);
+      assert.equal(cg2.cpuSeconds(), 2.5);
+
+      // v1 with cpu and cpuacct mounted together: the group's own accounting (nanoseconds).
+      const mem = leaf('memory');
+      fs.writeFileSync(path.join(mem, 'memory.usage_in_bytes'), '1048576\n');
+      fs.writeFileSync(path.join(leaf('cpu,cpuacct'), 'cpuacct.usage'), '1500000000\n');
+      const v1 = (cpu: string) => new InstanceCgroup({ version: 1, mounts: { memory: path.join(dir, 'memory'), cpu: path.join(dir, cpu) } }, 'tenement/h/api.a');
+      assert.equal(v1('cpu,cpuacct').memoryBytes(), 1024 * 1024);
+      assert.equal(v1('cpu,cpuacct').cpuSeconds(), 1.5);
+
+      // cpuacct on a hierarchy of its own: the sum over the processes in the group, from /proc.
+      leaf('cpu');
+      fs.writeFileSync(path.join(mem, 'cgroup.procs'), `${process.pid}\n`);
+      const own = v1('cpu').cpuSeconds();
+      assert.ok(own !== null && own > 0, `this process has used CPU time: ${own}`);
+      fs.writeFileSync(path.join(mem, 'cgroup.procs'), '');
+      assert.equal(v1('cpu').cpuSeconds(), null, 'no process, nothing to read');
+
+      // An instance without a cgroup directory (never started, or not root): unknown, not zero.
+      const none = new InstanceCgroup({ version: 2, mounts: { unified: path.join(dir, 'unified') } }, 'tenement/h/api.none');
+      assert.equal(none.memoryBytes(), null);
+      assert.equal(none.cpuSeconds(), null);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('creates a limited cgroup, a process joins it through the shim, OOM kills are counted, and it is removed', { skip: !(isRoot && detectCgroupHost()) }, () => {
     const host = detectCgroupHost()!;
     const cg = new InstanceCgroup(host, `tenement/unit-${process.pid}/api.a`);

@@ -36,6 +36,7 @@ export function compatRoutes(ctx: ApiContext): Hono<ApiEnv> {
       uptime_secs: health.uptime_seconds,
       instances: { total: records.length, by_state: byState, by_health: byHealth, restarts },
       services: ctx.control.services().length,
+      request_metrics: ctx.metrics.history.requestMetrics,
     };
     return c.json(body);
   });

@@ -68,6 +68,10 @@ export class ApiClient {
   restart(instance: string): Promise<SpawnResponse> {
     return this.call('POST', `api/instances/${encodeURIComponent(instance)}/restart`, { timeout: { request: 5 * 60_000 } });
   }
+  /** Waits for the start like a request to the instance would (a cold start can take a while). */
+  wake(instance: string): Promise<SpawnResponse> {
+    return this.call('POST', `api/instances/${encodeURIComponent(instance)}/wake`, { timeout: { request: 5 * 60_000 } });
+  }
   setWeight(instance: string, weight: number): Promise<WeightResponse> {
     return this.call('PUT', `api/instances/${encodeURIComponent(instance)}/weight`, { json: { weight } });
   }
