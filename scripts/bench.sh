@@ -8,4 +8,5 @@ ensure_npm_deps
 ensure_caddy
 ensure_wrk
 npm run build >/dev/null
-exec node --expose-gc dist/test/bench/run.js "$@"
+# The controller runs in this process: with the V8 options `ten` gives it (src/cli/node-flags.ts).
+exec node --expose-gc --max-semi-space-size=1 dist/test/bench/run.js "$@"

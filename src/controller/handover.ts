@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { HANDOVER_FD_ENV, HANDOVER_FROM_ENV } from './inherited-listener.js';
+import { CONTROLLER_NODE_FLAGS } from '../cli/node-flags.js';
 
 export type HandoverMessage = { type: 'preflight'; version: string } | { type: 'released' } | { type: 'ready'; pid: number; version: string } | { type: 'failed'; error: string };
 
@@ -41,7 +42,7 @@ export function upgradeResultFile(dataDir: string): string {
 export function commandFor(bin: string, argv: string[] = process.argv): { file: string; args: string[] } {
   const rest = argv.slice(2);
   // A .js entry point (or this very script) runs under the current node; anything else is run as is.
-  if (bin.endsWith('.js') || bin.endsWith('.mjs')) return { file: process.execPath, args: [bin, ...rest] };
+  if (bin.endsWith('.js') || bin.endsWith('.mjs')) return { file: process.execPath, args: [...CONTROLLER_NODE_FLAGS, bin, ...rest] };
   return { file: bin, args: rest };
 }
 

@@ -1,11 +1,13 @@
 // Which program ExecStart= runs. systemd does not use your shell's PATH (no nvm, no ~/.local/bin),
 // so a `#!/usr/bin/env node` script would find no node, or another one. For a Node script (the
-// default: the `ten` you are running now) the unit therefore runs `NODE SCRIPT`, with NODE the
-// node running this install (or --node). The script path is kept as invoked, not resolved: for
-// `npm install -g` and `npm link` that is the stable link (/usr/local/bin/ten), which keeps
-// working when an upgrade replaces what it points to.
+// default: the `ten` you are running now) the unit therefore runs `NODE FLAGS SCRIPT`, with NODE
+// the node running this install (or --node) and FLAGS the controller's V8 options
+// (src/cli/node-flags.ts). The script path is kept as invoked, not resolved: for `npm install -g`
+// and `npm link` that is the stable link (/usr/local/bin/ten), which keeps working when an upgrade
+// replaces what it points to.
 import fs from 'node:fs';
 import path from 'node:path';
+import { CONTROLLER_NODE_FLAGS } from '../cli/node-flags.js';
 
 export interface TenProgram {
   argv: string[];
@@ -72,5 +74,5 @@ export function resolveTenProgram(o: ResolveTenOptions): TenProgram {
         'and a --user other than its owner may not be able to run it; pass --node /usr/bin/node (or another system-wide node >= 20.19) to avoid that',
     );
   }
-  return { argv: [node, bin], kind: 'node-script', warnings };
+  return { argv: [node, ...CONTROLLER_NODE_FLAGS, bin], kind: 'node-script', warnings };
 }

@@ -12,6 +12,7 @@ import { TEN_BIN } from '../helpers/paths.js';
 import { findProgram } from '../../src/install/systemctl.js';
 import { sha256, type Manifest } from '../../src/install/manifest.js';
 import { directive, parseUnit, snapshot } from './helpers.js';
+import { CONTROLLER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 const SERVICE = 'etc/systemd/system/tenement.service';
 const SOCKET = 'etc/systemd/system/tenement.socket';
@@ -81,7 +82,10 @@ test('install then uninstall: exactly the listed files come and go; config and d
     assert.equal(directive(unit, 'Service', 'KillMode'), 'process');
     assert.equal(directive(unit, 'Service', 'User'), 'caddy');
     assert.equal(directive(unit, 'Service', 'Environment'), `TENEMENT_CONFIG=${CONFIG}`);
-    assert.equal(directive(unit, 'Service', 'ExecStart'), `${process.execPath} ${TEN_BIN} serve --port 8099 --domain example.org --caddy-admin unix//run/caddy/admin.sock`);
+    assert.equal(
+      directive(unit, 'Service', 'ExecStart'),
+      `${process.execPath} ${CONTROLLER_NODE_FLAGS.join(' ')} ${TEN_BIN} serve --port 8099 --domain example.org --caddy-admin unix//run/caddy/admin.sock`,
+    );
     assert.equal(directive(parseUnit(read(root, SOCKET)), 'Socket', 'ListenStream'), '127.0.0.1:8099');
     assert.match(res.stderr, /not running systemctl \(installing under --root/);
     assert.match(res.stderr, /systemctl enable --now tenement/);

@@ -8,6 +8,7 @@ import { renderCaddyDropIn, renderServiceUnit, renderSocketUnit, serveArgs, type
 import { environmentAssignment, execArg, execLine } from '../../src/install/systemd-syntax.js';
 import { normalizeDomain, readCaddyfileExample, renderCaddyfile } from '../../src/install/caddyfile.js';
 import { resolveTenProgram } from '../../src/install/bin.js';
+import { CONTROLLER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { checkInstall, buildManifest } from '../../src/install/apply.js';
 import { planInstall, type InstallRequest } from '../../src/install/plan.js';
 import { sha256 } from '../../src/install/manifest.js';
@@ -17,7 +18,7 @@ import { directive, parseUnit } from './helpers.js';
 
 const base: ServiceUnitOptions = {
   version: '9.9.9',
-  ten: ['/usr/bin/node', '/usr/local/bin/ten'],
+  ten: ['/usr/bin/node', ...CONTROLLER_NODE_FLAGS, '/usr/local/bin/ten'],
   args: serveArgs({ port: 8080, domain: 'example.com', externalCaddy: false }),
   configFile: '/etc/tenement/tenement.toml',
   workingDirectory: '/etc/tenement',
@@ -36,7 +37,7 @@ test('service unit: tenants survive stop and restart (KillMode=process) and ever
   assert.equal(s('RestartPreventExitStatus'), '2');
   assert.equal(s('Type'), 'exec');
   assert.equal(s('ExecReload'), '/bin/kill -HUP $MAINPID');
-  assert.equal(s('ExecStart'), '/usr/bin/node /usr/local/bin/ten serve --port 8080 --domain example.com');
+  assert.equal(s('ExecStart'), '/usr/bin/node --max-semi-space-size=1 /usr/local/bin/ten serve --port 8080 --domain example.com');
   assert.equal(s('Environment'), 'TENEMENT_CONFIG=/etc/tenement/tenement.toml');
   assert.equal(s('WorkingDirectory'), '/etc/tenement');
   assert.equal(s('LimitNOFILE'), '65536');
@@ -72,7 +73,7 @@ test('service unit: --user/--group, socket activation and an external Caddy', ()
   assert.equal(directive(unit, 'Unit', 'After'), 'network-online.target tenement.socket caddy.service');
   assert.equal(directive(unit, 'Unit', 'Wants'), 'network-online.target caddy.service');
   assert.equal(directive(unit, 'Install', 'Also'), 'tenement.socket');
-  assert.equal(directive(unit, 'Service', 'ExecStart'), '/usr/bin/node /usr/local/bin/ten serve --port 9000 --domain example.com --caddy-admin unix//run/caddy/admin.sock');
+  assert.equal(directive(unit, 'Service', 'ExecStart'), '/usr/bin/node --max-semi-space-size=1 /usr/local/bin/ten serve --port 9000 --domain example.com --caddy-admin unix//run/caddy/admin.sock');
   assert.throws(() => renderServiceUnit({ ...base, user: 'bad user' }), /not a valid user name/);
 });
 
@@ -126,8 +127,8 @@ test('the program: a Node script runs as NODE SCRIPT (link path kept, not resolv
     const wrapper = path.join(dir, 'ten-wrapper');
     fs.writeFileSync(wrapper, '#!/bin/sh\nexec node /x "$@"\n', { mode: 0o755 });
     const common = { node: undefined, root: '/', cwd: dir, argv1: undefined, execPath: '/usr/bin/node' };
-    assert.deepEqual(resolveTenProgram({ ...common, bin: 'ten' }).argv, ['/usr/bin/node', link]);
-    assert.deepEqual(resolveTenProgram({ ...common, bin: undefined, argv1: script }).argv, ['/usr/bin/node', script]);
+    assert.deepEqual(resolveTenProgram({ ...common, bin: 'ten' }).argv, ['/usr/bin/node', ...CONTROLLER_NODE_FLAGS, link]);
+    assert.deepEqual(resolveTenProgram({ ...common, bin: undefined, argv1: script }).argv, ['/usr/bin/node', ...CONTROLLER_NODE_FLAGS, script]);
     assert.deepEqual(resolveTenProgram({ ...common, bin: wrapper }).argv, [wrapper]);
     assert.deepEqual(resolveTenProgram({ ...common, bin: wrapper }).kind, 'executable');
     assert.match(resolveTenProgram({ ...common, bin: script, execPath: '/home/me/.nvm/versions/node/v20/bin/node' }).warnings.join(), /--node \/usr\/bin\/node/);
