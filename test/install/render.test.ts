@@ -73,7 +73,10 @@ test('service unit: --user/--group, socket activation and an external Caddy', ()
   assert.equal(directive(unit, 'Unit', 'After'), 'network-online.target tenement.socket caddy.service');
   assert.equal(directive(unit, 'Unit', 'Wants'), 'network-online.target caddy.service');
   assert.equal(directive(unit, 'Install', 'Also'), 'tenement.socket');
-  assert.equal(directive(unit, 'Service', 'ExecStart'), '/usr/bin/node --max-semi-space-size=1 /usr/local/bin/ten serve --port 9000 --domain example.com --caddy-admin unix//run/caddy/admin.sock');
+  assert.equal(
+    directive(unit, 'Service', 'ExecStart'),
+    '/usr/bin/node --max-semi-space-size=1 /usr/local/bin/ten serve --port 9000 --domain example.com --caddy-admin unix//run/caddy/admin.sock',
+  );
   assert.throws(() => renderServiceUnit({ ...base, user: 'bad user' }), /not a valid user name/);
 });
 
