@@ -115,10 +115,7 @@ export class Router {
         healthIntervalSec: config.settings.health_check_interval,
         requestTimeoutSec: s.request_timeout,
       })),
-      instances: this.opts.supervisor
-        .list()
-        .filter((r) => !this.hidden.has(formatKey(r)) && config.services[r.service])
-        .map((r) => ({ service: r.service, id: r.id, port: r.port, weight: r.weight })),
+      instances: this.opts.supervisor.routeInputs().filter((r) => !this.hidden.has(formatKey(r)) && config.services[r.service]),
       routing: config.routing,
       controllerDial: this.opts.controllerDial(),
       gateDir: this.opts.gates.dir,

@@ -24,6 +24,9 @@ interface InstanceRow {
   config_hash: string | null;
 }
 
+/** The fields of an instance that Caddy's routes depend on. */
+export type RouteInput = Pick<InstanceRecord, 'service' | 'id' | 'port' | 'weight'>;
+
 type Field = Exclude<keyof InstanceRecord, 'service' | 'id'>;
 
 /** Fields to change; a field given as undefined is left alone (null clears a nullable one). */
@@ -111,6 +114,8 @@ export class InstanceStore {
     const columns = ['service', 'id', ...Object.values(COLUMN)];
     this.stmt = {
       get: db.prepare<[string, string], InstanceRow>('SELECT * FROM instances WHERE service = ? AND id = ?'),
+      // Only what routes are built from: a route push at 1,000 instances read whole rows in ~3.5 ms.
+      routeInputs: db.prepare<[], RouteInput>('SELECT service, id, port, weight FROM instances ORDER BY service, id'),
       list: db.prepare<{ service: string | null; id: string | null }, InstanceRow>(
         'SELECT * FROM instances WHERE (@service IS NULL OR service = @service) AND (@id IS NULL OR id = @id) ORDER BY service, id',
       ),
@@ -137,6 +142,11 @@ export class InstanceStore {
   /** Sorted by service, then id. */
   list(filter: InstanceFilter = {}): InstanceRecord[] {
     return this.stmt.list.all({ service: filter.service ?? null, id: filter.id ?? null }).map(fromRow);
+  }
+
+  /** Every instance's service, id, port and weight (what Caddy's routes are derived from), ordered. */
+  routeInputs(): RouteInput[] {
+    return this.stmt.routeInputs.all();
   }
 
   /** Throws DuplicateInstanceError if service:id exists, PortInUseError if the port is taken. */

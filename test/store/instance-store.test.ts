@@ -77,6 +77,11 @@ describe('InstanceStore', () => {
     assert.deepEqual(names({ id: 'a' }), ['notes:a', 'web:a']);
     assert.deepEqual(names({ service: 'notes', id: 'z' }), ['notes:z']);
     assert.deepEqual(names({ service: 'nope' }), []);
+    assert.deepEqual(
+      store.routeInputs(),
+      store.list().map((r) => ({ service: r.service, id: r.id, port: r.port, weight: r.weight })),
+      'route inputs: the same instances in the same order, with only what routes need',
+    );
   });
 
   it('refuses a duplicate instance and a port that is taken, saying which', () => {
