@@ -17,10 +17,10 @@ export function groupAlive(pgid: number): boolean {
   return signalGroup(pgid, 0);
 }
 
-async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+async function waitGroupGone(pgid: number, timeoutMs: number, alive: (pgid: number) => boolean): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let interval = 5;
-  while (groupAlive(pgid)) {
+  while (alive(pgid)) {
     if (Date.now() >= deadline) return false;
     await delay(Math.min(interval, Math.max(1, deadline - Date.now())));
     interval = Math.min(interval * 2, 50);
@@ -33,13 +33,16 @@ export interface StopResult {
   killed: boolean;
 }
 
-/** SIGTERM to the group, then SIGKILL after `timeoutMs`; resolves once no process of the group is left. */
-export async function stopGroup(pgid: number, timeoutMs: number): Promise<StopResult> {
+/**
+ * SIGTERM to the group, then SIGKILL after `timeoutMs`; resolves once `alive` says the group is
+ * gone (by default: no process of the group is left, zombies included).
+ */
+export async function stopGroup(pgid: number, timeoutMs: number, alive: (pgid: number) => boolean = groupAlive): Promise<StopResult> {
   if (!signalGroup(pgid, 'SIGTERM')) return { killed: false };
-  if (await waitGroupGone(pgid, timeoutMs)) return { killed: false };
+  if (await waitGroupGone(pgid, timeoutMs, alive)) return { killed: false };
   signalGroup(pgid, 'SIGKILL');
   // SIGKILL cannot be ignored; a short wait covers the kernel tearing the processes down.
-  if (!(await waitGroupGone(pgid, 5000))) {
+  if (!(await waitGroupGone(pgid, 5000, alive))) {
     throw new Error(`process group ${pgid} survived SIGKILL (processes in uninterruptible sleep?)`);
   }
   return { killed: true };
