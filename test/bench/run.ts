@@ -3,13 +3,14 @@
 // asserted: they depend on the machine (see docs/performance.md for figures and the machine).
 import { hasWrk } from './measure.js';
 import { routeCost } from './route-cost.js';
-import { scaleFigures, type ScaleFigures } from './scale.js';
+import { sandboxStartCost } from './sandbox-cost.js';
+import { PYTHON, scaleFigures, type ScaleFigures } from './scale.js';
 
 const quick = process.argv.includes('--quick');
 const N = Number(process.env.BENCH_N ?? (quick ? 40 : 1000));
 const opts = quick
-  ? { batch: 40, wrkSeconds: 2, idleSeconds: 3, wakes: 20, coldWakes: 3, pushes: 3 }
-  : { batch: 40, wrkSeconds: 5, idleSeconds: 10, wakes: 100, coldWakes: 10, pushes: 5 };
+  ? { batch: 40, wrkSeconds: 2, wrkRuns: 2, idleSeconds: 3, wakes: 20, coldWakes: 3, pushes: 3 }
+  : { batch: 40, wrkSeconds: 5, wrkRuns: 3, idleSeconds: 10, wakes: 100, coldWakes: 10, pushes: 5 };
 
 interface Row {
   figure: string;
@@ -24,7 +25,7 @@ const pctOf = (x: number) => `${(x * 100).toFixed(1)} %`;
 const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : `${x.toFixed(0)} ms`);
 const r2 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(2));
 
-function rows(one: ScaleFigures, many: ScaleFigures): Row[] {
+function rows(one: ScaleFigures, many: ScaleFigures, sandboxMs: number | null): Row[] {
   const warm = (f: ScaleFigures) => f.tenementRps / f.staticRps;
   const push = (f: ScaleFigures) => f.pushMs / f.rawLoadMs;
   return [
@@ -52,6 +53,16 @@ function rows(one: ScaleFigures, many: ScaleFigures): Row[] {
       ratio: push(many) / 1.2,
     },
     {
+      figure: 'the same while 4 instances keep waking and sleeping',
+      at1: '-',
+      atN:
+        many.churnPushMs !== undefined && many.churnRawLoadMs !== undefined
+          ? `${r2(many.churnPushMs / many.churnRawLoadMs)} (${ms(many.churnPushMs)}/${ms(many.churnRawLoadMs)}; ${many.churnCycles} cycles)`
+          : '-',
+      goal: '<= 1.2x',
+      ratio: many.churnPushMs !== undefined && many.churnRawLoadMs !== undefined ? many.churnPushMs / many.churnRawLoadMs / 1.2 : undefined,
+    },
+    {
       figure: `${many.registered - 1} spawns (batches of ${opts.batch}) / bare`,
       at1: '-',
       atN: many.spawnMs && many.bareSpawnMs ? `${r2(many.spawnMs / many.bareSpawnMs)} (${ms(many.spawnMs)}/${ms(many.bareSpawnMs)})` : '-',
@@ -72,6 +83,24 @@ function rows(one: ScaleFigures, many: ScaleFigures): Row[] {
       goal: '<= +10 ms',
       ratio: Math.max(0, many.coldWakeMs - many.bareStartMs) / 10,
     },
+    ...(sandboxMs === null
+      ? []
+      : [
+          {
+            figure: 'of which the sandbox (sh, bwrap, env, setpriv per start)',
+            at1: '-',
+            atN: `+${sandboxMs.toFixed(1)} ms`,
+            goal: '-',
+            ratio: undefined,
+          },
+          {
+            figure: "cold wake - bare - sandbox (tenement's own)",
+            at1: '-',
+            atN: `+${(many.coldWakeMs - many.bareStartMs - sandboxMs).toFixed(1)} ms`,
+            goal: '<= +10 ms',
+            ratio: Math.max(0, many.coldWakeMs - many.bareStartMs - sandboxMs) / 10,
+          },
+        ]),
   ];
 }
 
@@ -84,7 +113,7 @@ async function main(): Promise<void> {
   console.log(
     `tenement bench${quick ? ' (--quick)' : ''}: 1 and ${N} registered; machine: ${(await import('node:os')).cpus().length} cores, load ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
   );
-  const tree = await routeCost([1, N], quick ? 2 : 4, quick ? 2 : 3);
+  const tree = await routeCost([1, N], quick ? 2 : 4, quick ? 1 : 3);
   console.log('\nCaddy route tree alone (caddy/routes.ts, target host last), same Caddy process as a static route:');
   for (const r of tree) {
     console.log(
@@ -93,7 +122,8 @@ async function main(): Promise<void> {
   }
   const one = await scaleFigures({ registered: 1, ...opts });
   const many = await scaleFigures({ registered: N, ...opts });
-  const table = rows(one, many);
+  const sandboxMs = await sandboxStartCost([PYTHON, '-c', 'import http.server'], quick ? 10 : 30);
+  const table = rows(one, many, sandboxMs);
   console.log(`\n| figure | 1 registered | ${N} registered | goal | at ${N} / goal | met |`);
   console.log('|---|---|---|---|---|---|');
   for (const r of table) {

@@ -20,7 +20,7 @@ import { execFileSync } from 'node:child_process';
  * The system's first: each instance runs under its own uid, which cannot read an interpreter in
  * root's home (pyenv).
  */
-const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+export const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
 // A small folder every uid can list (the interpreter's own http package): `GET /` is the health
 // check, and a tenant cannot list the data root it starts in.
 const SERVED = execFileSync(PYTHON, ['-c', 'import http, os; print(os.path.dirname(http.__file__))'], { encoding: 'utf8' }).trim();
@@ -36,6 +36,8 @@ export interface ScaleOptions {
   wakes: number;
   coldWakes: number;
   pushes: number;
+  /** wrk runs per side for the warm figure (median). */
+  wrkRuns: number;
 }
 
 export interface ScaleFigures {
@@ -48,6 +50,11 @@ export interface ScaleFigures {
   staticRps: number;
   pushMs: number;
   rawLoadMs: number;
+  /** The same while instances wake and fall asleep (undefined with no sleeping instances). */
+  churnPushMs: number | undefined;
+  churnRawLoadMs: number | undefined;
+  /** Sleep/wake cycles completed while the churn figures were measured. */
+  churnCycles: number;
   spawnMs: number | undefined;
   bareSpawnMs: number | undefined;
   wakeAllOk: number;
@@ -184,7 +191,7 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
   const ten: number[] = [];
   const st: number[] = [];
   try {
-    for (let r = 0; r < 3; r++) {
+    for (let r = 0; r < o.wrkRuns; r++) {
       st.push((await wrk(`http://127.0.0.1:${staticPort}/`, 'static', { seconds: o.wrkSeconds, pid: bare.pid })).rps);
       const t = await wrk(`http://127.0.0.1:${s.httpPort}/`, `zzz.node.${s.domain}`, { seconds: o.wrkSeconds, pid: caddyPid });
       if (t.errors > 0) throw new Error(`${t.errors} failed requests through tenement (${o.registered} registered)`);
@@ -194,20 +201,45 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
     await bare.stop();
     cleanup();
   }
-  // 4. One weight change (one reload) vs a raw /load of the same config.
-  const push: number[] = [];
-  const raw: number[] = [];
+  // 4. One weight change (one reload) vs a raw /load of the same config; then the same while
+  // instances keep waking and falling asleep (churn), which must not make pushes dearer.
   const admin = new CaddyAdminClient(c.managedCaddy!.adminAddress);
-  for (let k = 0; k < o.pushes; k++) {
-    const t0 = performance.now();
-    // 0 and 100 alternately: each is a different tree (the service route's upstreams), one reload.
-    // As `ten weight` does it: the call resolves once Caddy has the new routes.
-    await c.control.setWeight({ service: 'node', id: 'zzz' }, k % 2 === 0 ? 0 : 100);
-    push.push(performance.now() - t0);
-    const config = new Serialized(fs.readFileSync(path.join(s.dataDir, '_caddy', 'caddy.json'), 'utf8'));
-    const t1 = performance.now();
-    await admin.load(config);
-    raw.push(performance.now() - t1);
+  const pushes = async (): Promise<{ push: number; raw: number }> => {
+    const push: number[] = [];
+    const raw: number[] = [];
+    for (let k = 0; k < o.pushes; k++) {
+      const t0 = performance.now();
+      // 0 and 100 alternately: each is a different tree (the service route's upstreams), one reload.
+      // As `ten weight` does it: the call resolves once Caddy has the new routes.
+      await c.control.setWeight({ service: 'node', id: 'zzz' }, k % 2 === 0 ? 0 : 100);
+      push.push(performance.now() - t0);
+      const config = new Serialized(fs.readFileSync(path.join(s.dataDir, '_caddy', 'caddy.json'), 'utf8'));
+      const t1 = performance.now();
+      await admin.load(config);
+      raw.push(performance.now() - t1);
+    }
+    return { push: median(push), raw: median(raw) };
+  };
+  const calm = await pushes();
+  let churn: { push: number; raw: number } | undefined;
+  let churnCycles = 0;
+  const churners = ids.slice(0, Math.min(4, ids.length));
+  if (churners.length > 0) {
+    let stop = false;
+    const cycle = async (id: string) => {
+      while (!stop) {
+        await s.request(`${id}.py.${s.domain}`, '/', { fresh: true, timeoutMs: 60_000 });
+        await c.supervisor.sleep({ service: 'py', id });
+        churnCycles++;
+      }
+    };
+    const loops = churners.map((id) => cycle(id));
+    try {
+      churn = await pushes();
+    } finally {
+      stop = true;
+      await Promise.all(loops);
+    }
   }
   // 5. Simultaneous wakes of sleeping instances vs the same number of bare starts at once.
   let wakeMs: number | undefined;
@@ -252,8 +284,11 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
     heapUsedMb,
     tenementRps: median(ten),
     staticRps: median(st),
-    pushMs: median(push),
-    rawLoadMs: median(raw),
+    pushMs: calm.push,
+    rawLoadMs: calm.raw,
+    churnPushMs: churn?.push,
+    churnRawLoadMs: churn?.raw,
+    churnCycles,
     spawnMs,
     bareSpawnMs,
     wakeAllOk,
