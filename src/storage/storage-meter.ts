@@ -2,6 +2,10 @@
 // background (every 30 s by default, one instance at a time, yielding between folders) and kept in
 // memory: the API, `ten ps` and /metrics read the last measurement, never walk a tree per request.
 // Over quota is reported (a warning when it is crossed, `over_quota` in the API), not enforced.
+//
+// Only a running process writes to its folder, so a pass skips an instance that has not run since
+// its last measurement: a thousand sleeping instances are walked once, not every 30 s (issue 9:
+// nothing periodic per sleeping instance).
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/types.js';
@@ -46,10 +50,19 @@ export async function directorySize(dir: string): Promise<number> {
   return total;
 }
 
+export interface MeteredInstance {
+  service: string;
+  id: string;
+  /** The instance's process now (null: none). */
+  pid: number | null;
+  /** When its process last started (epoch ms), if ever. */
+  startedAt: number | null;
+}
+
 export interface StorageMeterOptions {
   config: () => Config;
-  /** The instances to measure (service, id). */
-  instances: () => ReadonlyArray<{ service: string; id: string }>;
+  /** The instances to measure. */
+  instances: () => ReadonlyArray<MeteredInstance>;
   log: Logger;
   intervalMs?: number;
 }
@@ -57,6 +70,8 @@ export interface StorageMeterOptions {
 export class StorageMeter {
   private readonly last = new Map<string, { used: number; at: number }>();
   private readonly over = new Set<string>();
+  /** Instances that had a process at the last pass: measured once more after it is gone. */
+  private readonly hadProcess = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
@@ -74,19 +89,27 @@ export class StorageMeter {
 
   /** One pass over every instance (a pass already running is shared). */
   measureAll(): Promise<void> {
-    this.running ??= (async () => {
-      try {
-        const seen = new Set<string>();
-        for (const i of this.opts.instances()) {
-          seen.add(`${i.service}:${i.id}`);
-          await this.measure(i.service, i.id);
-        }
-        for (const k of this.last.keys()) if (!seen.has(k)) this.last.delete(k);
-      } finally {
-        this.running = undefined;
-      }
-    })();
+    // .finally runs after this assignment even when a pass has nothing to await (all skipped).
+    this.running ??= this.pass().finally(() => {
+      this.running = undefined;
+    });
     return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const seen = new Set<string>();
+    for (const i of this.opts.instances()) {
+      const k = `${i.service}:${i.id}`;
+      seen.add(k);
+      const last = this.last.get(k);
+      const ranSince = i.pid !== null || this.hadProcess.has(k) || (i.startedAt !== null && last !== undefined && i.startedAt >= last.at);
+      if (i.pid !== null) this.hadProcess.add(k);
+      else this.hadProcess.delete(k);
+      if (last !== undefined && !ranSince) continue;
+      await this.measure(i.service, i.id);
+    }
+    for (const k of this.last.keys()) if (!seen.has(k)) this.last.delete(k);
+    for (const k of this.hadProcess) if (!seen.has(k)) this.hadProcess.delete(k);
   }
 
   async measure(service: string, id: string): Promise<StorageUsage> {
