@@ -108,6 +108,8 @@ export class Controller {
   private config!: Config;
   supervisor!: Supervisor;
   control!: ControllerControlPlane;
+  /** Storage of every instance, measured in the background. */
+  storage!: StorageMeter;
   router: Router | undefined;
   managedCaddy: ManagedCaddy | undefined;
   private caddyWatch: NodeJS.Timeout | undefined;
@@ -268,6 +270,7 @@ export class Controller {
       log,
     });
     const storage = new StorageMeter({ config: () => this.config, instances: () => this.supervisor.list(), log });
+    this.storage = storage;
     this.closers.unshift(() => storage.stop());
     this.control = new ControllerControlPlane({
       roller: rolls,

@@ -30,6 +30,13 @@ function rows(one: ScaleFigures, many: ScaleFigures, sandboxMs: number | null): 
   const push = (f: ScaleFigures) => f.pushMs / f.rawLoadMs;
   return [
     { figure: 'controller CPU, all asleep', at1: pctOf(one.controllerIdleCpu), atN: pctOf(many.controllerIdleCpu), goal: '< 2 %', ratio: many.controllerIdleCpu / 0.02 },
+    {
+      figure: 'storage pass once after they ran (controller CPU)',
+      at1: ms(one.storagePassCpuMs),
+      atN: ms(many.storagePassCpuMs),
+      goal: '-',
+      ratio: undefined,
+    },
     { figure: 'Caddy CPU, all asleep', at1: pctOf(one.caddyIdleCpu), atN: pctOf(many.caddyIdleCpu), goal: '< 2 %', ratio: many.caddyIdleCpu / 0.02 },
     {
       figure: 'warm req/s tenement / static route',

@@ -43,6 +43,8 @@ export interface ScaleOptions {
 export interface ScaleFigures {
   registered: number;
   controllerIdleCpu: number;
+  /** Controller CPU of the storage meter's pass over every instance that ran (ms, once). */
+  storagePassCpuMs: number;
   caddyIdleCpu: number;
   controllerRssMb: number;
   heapUsedMb: number;
@@ -158,7 +160,12 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
   }
   await c.router!.sync.flush();
   const caddyPid = c.managedCaddy!.runningPid()!;
-  // 2. Idle: everything asleep but the Node instance.
+  // 2. Idle: everything asleep but the Node instance. The storage meter walks each instance's folder
+  // once after it ran (999 here, a one-off per run of an instance): timed apart, then steady state.
+  const s0 = process.cpuUsage();
+  await c.storage.measureAll();
+  const su = process.cpuUsage(s0);
+  const storagePassCpuMs = (su.user + su.system) / 1000;
   await new Promise((r) => setTimeout(r, 1500));
   const [controllerIdleCpu, caddyIdleCpu] = await Promise.all([controllerCpuShare(o.idleSeconds * 1000), cpuShare(caddyPid, o.idleSeconds * 1000)]);
   globalThis.gc?.();
@@ -279,6 +286,7 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
   return {
     registered: o.registered,
     controllerIdleCpu,
+    storagePassCpuMs,
     caddyIdleCpu,
     controllerRssMb,
     heapUsedMb,
