@@ -40,7 +40,6 @@ export class Stopper {
         t.stopping = false;
       }
     }
-    t.exitWatch?.cancel();
     t.clearProcess();
     // The row first: the process is gone. Releasing its cgroup and network rule takes a moment, and
     // a next start of the instance waits for it (TenantIsolation serializes them).

@@ -415,7 +415,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private onExit(t: TrackedInstance, service: ServiceConfig, info: ExitInfo): void {
     if (this.closed) return;
     t.stopHealthLoop();
-    t.exitWatch?.cancel();
     t.clearProcess();
     // Killed by the OOM killer is worth naming: the fix is memory_limit_mb, not the code.
     const what = this.isolation.exitReason(t) ?? describeExit(info);
