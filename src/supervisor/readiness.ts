@@ -1,6 +1,6 @@
 // Waiting for a just-launched process to become healthy: probe it (short polls, since most apps are
-// up within tens of milliseconds and every one counts on a wake) until it passes, its process
-// exits, or `startup_timeout` runs out.
+// up within tens of milliseconds and every one counts on a wake; see nextInterval) until it passes,
+// its process exits, or `startup_timeout` runs out.
 //
 // Until the port accepts connections a bare TCP connect asks; the HTTP health check only once it
 // does. A refused HTTP probe costs an HTTP client request and an error with a stack trace, and a
@@ -25,35 +25,52 @@ export interface ReadinessTarget {
   exited: () => boolean;
 }
 
+/** Starts being waited for right now, across the process: they share a probe budget. */
+let waiting = 0;
+
+/**
+ * Pause between two probes of one start: 5 ms, growing to a cap of 10 ms, so an app is seen ready
+ * at most ~10 ms after it is (a wake waits for exactly that). With many starts at once (a wake
+ * storm, a batch of spawns) the cap grows so that all of them together probe about 1,000 times a
+ * second: then the CPU, not the polling, is what a start waits for.
+ */
+export function nextInterval(previous: number, concurrentStarts: number): number {
+  const cap = Math.min(50, 10 * Math.max(1, concurrentStarts / 10));
+  return Math.min(previous * 1.5, cap);
+}
+
 export async function waitReady(
   target: ReadinessTarget,
   now: () => number = Date.now,
   probe: (port: number, health: string | undefined, timeoutMs: number) => Promise<ProbeResult> = defaultProbe,
   connect: (port: number, timeoutMs: number) => Promise<ProbeResult> = probeTcp,
 ): Promise<void> {
-  const deadline = now() + target.startupTimeoutS * 1000;
-  let interval = 5;
-  let last: ProbeResult | undefined;
-  // Without a health path the probe is the TCP connect itself.
-  let accepting = target.health === undefined;
-  for (;;) {
-    if (target.exited()) throw new ExitedBeforeReadyError();
-    const left = deadline - now();
-    if (left <= 0) {
-      throw new TimeoutError(`not healthy within startup_timeout (${target.startupTimeoutS} s)${last ? `: last check ${last.detail}` : ''}`);
+  waiting++;
+  try {
+    const deadline = now() + target.startupTimeoutS * 1000;
+    let interval = 5;
+    let last: ProbeResult | undefined;
+    // Without a health path the probe is the TCP connect itself.
+    let accepting = target.health === undefined;
+    for (;;) {
+      if (target.exited()) throw new ExitedBeforeReadyError();
+      const left = deadline - now();
+      if (left <= 0) {
+        throw new TimeoutError(`not healthy within startup_timeout (${target.startupTimeoutS} s)${last ? `: last check ${last.detail}` : ''}`);
+      }
+      if (!accepting) {
+        last = await connect(target.port, Math.min(left, 2000));
+        accepting = last.ok;
+      }
+      if (accepting) {
+        last = await probe(target.port, target.health, Math.min(left, 2000));
+        if (last.ok) return;
+      }
+      if (target.exited()) throw new ExitedBeforeReadyError();
+      await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(1, deadline - now()))));
+      interval = nextInterval(interval, waiting);
     }
-    if (!accepting) {
-      last = await connect(target.port, Math.min(left, 2000));
-      accepting = last.ok;
-    }
-    if (accepting) {
-      last = await probe(target.port, target.health, Math.min(left, 2000));
-      if (last.ok) return;
-    }
-    if (target.exited()) throw new ExitedBeforeReadyError();
-    await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(1, deadline - now()))));
-    // Slow growth, low cap: an app is seen ready at most ~20 ms after it is (a wake waits for it),
-    // and a TCP connect to a closed port costs next to nothing.
-    interval = Math.min(interval * 1.5, 20);
+  } finally {
+    waiting--;
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ProbeResult } from '../../src/supervisor/health-probe.js';
-import { waitReady } from '../../src/supervisor/readiness.js';
+import { nextInterval, waitReady } from '../../src/supervisor/readiness.js';
 
 const refused: ProbeResult = { ok: false, detail: 'TCP connect failed: ECONNREFUSED' };
 
@@ -43,4 +43,18 @@ test('without a health path the TCP connect is the check; a timeout names the la
     /not healthy within startup_timeout \(1 s\): last check TCP connect failed: ECONNREFUSED/,
   );
   assert.ok(calls.length > 0 && calls.every((c) => c === 'probe'), 'the service probe (a TCP connect) is used, not a second connect');
+});
+
+test('probes come every <= 10 ms for a lone start, and spread out so many starts together stay near 1,000 probes a second', () => {
+  const settle = (n: number) => {
+    let i = 5;
+    for (let k = 0; k < 30; k++) i = nextInterval(i, n);
+    return i;
+  };
+  assert.equal(nextInterval(5, 1), 7.5);
+  assert.equal(settle(1), 10);
+  assert.equal(settle(10), 10);
+  assert.equal(settle(40), 40);
+  assert.equal(settle(100), 50, 'capped: a start in a storm is still seen within 50 ms');
+  for (const n of [20, 30, 40]) assert.ok(Math.abs(n / (settle(n) / 1000) - 1000) < 1, `${n} starts: ~1,000 probes/s`);
 });
