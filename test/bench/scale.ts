@@ -166,7 +166,9 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
   await c.storage.measureAll();
   const su = process.cpuUsage(s0);
   const storagePassCpuMs = (su.user + su.system) / 1000;
-  await new Promise((r) => setTimeout(r, 1500));
+  // Then a rest as long as the window: what the burst of spawns left (log files being indexed to
+  // their end, V8 shrinking its heap) settles, and the window sees the steady state.
+  await new Promise((r) => setTimeout(r, o.idleSeconds * 1000));
   const [controllerIdleCpu, caddyIdleCpu] = await Promise.all([controllerCpuShare(o.idleSeconds * 1000), cpuShare(caddyPid, o.idleSeconds * 1000)]);
   globalThis.gc?.();
   const controllerRssMb = rssMb(process.pid);
