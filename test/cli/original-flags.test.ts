@@ -27,7 +27,9 @@ beforeEach(() => {
 // No TENEMENT_SERVER / TENEMENT_TOKEN: everything must come from the flags, files or TENEMENT_DATA_DIR.
 const bare = { TENEMENT_SERVER: '', TENEMENT_TOKEN: '', TENEMENT_CONFIG: '', TENEMENT_DATA_DIR: '' };
 function ten(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
-  const dir = cwd ?? tempDir('tenement-cwd-').dir;
+  if (cwd !== undefined) return runTen(args, { env: { ...bare, ...env }, cwd });
+  const { dir, cleanup } = tempDir('tenement-cwd-');
+  cleanups.push(cleanup);
   return runTen(args, { env: { ...bare, ...env }, cwd: dir });
 }
 
