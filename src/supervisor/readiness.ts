@@ -29,15 +29,19 @@ export interface ReadinessTarget {
 let waiting = 0;
 
 /**
- * Pause between two probes of one start: 5 ms, growing to a cap of 10 ms, so an app is seen ready
- * at most ~10 ms after it is (a wake waits for exactly that). With many starts at once (a wake
- * storm, a batch of spawns) the cap grows so that all of them together probe about 1,000 times a
- * second: then the CPU, not the polling, is what a start waits for.
+ * Pause between two TCP connects of one start: 1 ms, growing to a cap of 2 ms, so an app is seen
+ * listening at most ~2 ms after it is (a wake waits for exactly that; a refused connect costs the
+ * app nothing, the kernel answers it). With many starts at once (a wake storm, a batch of spawns)
+ * the cap grows so that all of them together probe about 1,000 times a second: then the CPU, not
+ * the polling, is what a start waits for.
  */
 export function nextInterval(previous: number, concurrentStarts: number): number {
-  const cap = Math.min(50, 10 * Math.max(1, concurrentStarts / 10));
+  const cap = Math.min(50, Math.max(2, concurrentStarts));
   return Math.min(previous * 1.5, cap);
 }
+
+/** Once the port accepts, a failing HTTP check is repeated at most this often: the app answers it. */
+export const HTTP_RETRY_MS = 10;
 
 export async function waitReady(
   target: ReadinessTarget,
@@ -48,7 +52,7 @@ export async function waitReady(
   waiting++;
   try {
     const deadline = now() + target.startupTimeoutS * 1000;
-    let interval = 5;
+    let interval = 1;
     let last: ProbeResult | undefined;
     // Without a health path the probe is the TCP connect itself.
     let accepting = target.health === undefined;
@@ -67,7 +71,8 @@ export async function waitReady(
         if (last.ok) return;
       }
       if (target.exited()) throw new ExitedBeforeReadyError();
-      await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(1, deadline - now()))));
+      const pause = accepting ? Math.max(interval, HTTP_RETRY_MS) : interval;
+      await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(1, deadline - now()))));
       interval = nextInterval(interval, waiting);
     }
   } finally {
