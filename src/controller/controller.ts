@@ -31,6 +31,8 @@ import { LogFeed } from '../logs/log-feed.js';
 import { LogRetention } from '../logs/retention.js';
 import { Metrics } from '../metrics/metrics.js';
 import { caddyProcessHost } from '../routing/caddy-process-host.js';
+import { Launcher, LauncherSpawnError } from '../supervisor/launcher/launcher.js';
+import { runHere } from '../util/command-runner.js';
 import { RuntimeRegistry } from '../supervisor/runtime/registry.js';
 import { boundedRequestLabels, type KnownNames } from '../metrics/request-labels.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -155,8 +157,18 @@ export class Controller {
     const startedAt = Date.now();
     const metrics = new Metrics();
 
+    // Tenants are forked by a small helper process, not by this large one (see launcher.ts).
+    const launcher = new Launcher({ noInherit: opts.noInherit ?? [], log });
+    launcher.warm();
+    this.closers.unshift(() => launcher.close());
     let wake: WakeEndpoint | undefined;
     const isolation = new TenantIsolation({
+      // nft too; once the launcher is gone (shutting down) it runs here. Its scripts can be rerun.
+      runCommand: (file, args, input, timeoutMs) =>
+        launcher.run(file, args, input, timeoutMs).catch((err: unknown) => {
+          if (err instanceof LauncherSpawnError) return runHere(file, args, input, timeoutMs);
+          throw err;
+        }),
       config: this.config,
       identities: new IdentityStore(opened.db),
       log,
@@ -168,7 +180,7 @@ export class Controller {
       config: this.config,
       store,
       log,
-      runtimes: new RuntimeRegistry({ noInherit: opts.noInherit ?? [], isolation }),
+      runtimes: new RuntimeRegistry({ noInherit: opts.noInherit ?? [], isolation, launcher }),
       isolation,
       isBusy: async (r) => (wake?.busy(r) ?? false) || (await activity.isBusy(r)),
       beforeStop: async (r) => {

@@ -10,7 +10,7 @@
 // that pair changes per start, as one element, and it only *allows* (a tenant reaching its own port a
 // moment late loses nothing), so a start need not wait for it. The kernel does one set lookup per
 // outgoing connection attempt whatever the number of tenants.
-import { execFile } from 'node:child_process';
+import { runHere, type CommandRunner } from '../util/command-runner.js';
 import { createHash } from 'node:crypto';
 
 export interface NetTenant {
@@ -92,13 +92,8 @@ export class NetRulesError extends Error {
   }
 }
 
-/** Runs `nft -f -` with `script` on stdin. */
-export function runNft(nft: string, script: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(nft, ['-f', '-'], { timeout: 10_000 }, (err, _stdout, stderr) => {
-      if (err) reject(new NetRulesError(`nft failed: ${(stderr || err.message).trim()}`));
-      else resolve();
-    });
-    child.stdin?.end(script);
-  });
+/** Runs `nft -f -` with `script` on stdin (through the controller's launcher when it has one). */
+export async function runNft(nft: string, script: string, run: CommandRunner = runHere): Promise<void> {
+  const r = await run(nft, ['-f', '-'], script, 10_000);
+  if (r.code !== 0) throw new NetRulesError(`nft failed: ${(r.stderr || r.error || `exit ${r.code ?? r.signal}`).trim()}`);
 }

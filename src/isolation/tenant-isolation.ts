@@ -12,6 +12,7 @@ import type { LaunchSpec } from '../supervisor/runtime/runtime.js';
 import { CgroupError, InstanceCgroup, joinCgroupArgv, type CgroupLimits } from './cgroup.js';
 import { describeHost, detectHost, type HostIsolation, type IsolationReport } from './host.js';
 import { hostUidFilter } from './host-ids.js';
+import { runHere, type CommandRunner } from '../util/command-runner.js';
 import { deleteScript, ownElementsScript, renderRuleset, runNft, tableName, type NetTenant } from './net-rules.js';
 import { preflight, PreflightError } from './preflight.js';
 import { bwrapArgs, PRIVATE_TMPFS, readOnlyExtras, setprivArgs, type Identity } from './sandbox-argv.js';
@@ -39,6 +40,8 @@ export interface TenantIsolationOptions {
   host?: HostIsolation;
   /** Called once per exit that the OOM killer caused (metrics). */
   onOomKill?: (ref: InstanceRef) => void;
+  /** Runs nft (the controller passes its launcher's, so the fork does not block its event loop). */
+  runCommand?: CommandRunner;
 }
 
 /** The isolation an instance actually gets on this host. */
@@ -52,6 +55,7 @@ export class TenantIsolation {
   private readonly onOomKill: ((ref: InstanceRef) => void) | undefined;
   private readonly log: Logger;
   private readonly identities: IdentityStore;
+  private readonly runCommand: CommandRunner;
   private readonly oomBaseline = new Map<string, number>();
   private readonly net = new Map<string, NetTenant>();
   private protectedPorts: number[] = [];
@@ -74,6 +78,7 @@ export class TenantIsolation {
     this.log = opts.log;
     this.host = opts.host ?? detectHost();
     this.onOomKill = opts.onOomKill;
+    this.runCommand = opts.runCommand ?? runHere;
   }
 
   private detached = false;
@@ -345,7 +350,7 @@ export class TenantIsolation {
     const run = this.netQueue.then(async () => {
       if (!this.host.nft || !this.host.root || this.detached || this.net.size > 0) return;
       const script = deleteScript(tableName(this.config.settings.data_dir));
-      await runNft(this.host.nft, script);
+      await runNft(this.host.nft, script, this.runCommand);
       this.appliedBase = script;
       this.appliedRestricted = new Set();
       this.appliedOwn = new Map();
@@ -378,7 +383,7 @@ export class TenantIsolation {
       const base = restricted.length === 0 && own.size === 0 ? deleteScript(table) : renderRuleset({ ...policy, own: [] });
       if (base !== this.appliedBase) {
         // Unknown (a fresh controller, `ten down`): a table left by an earlier one is replaced or removed.
-        await runNft(this.host.nft, base === deleteScript(table) ? base : renderRuleset({ ...policy, own: [...own.values()] }));
+        await runNft(this.host.nft, base === deleteScript(table) ? base : renderRuleset({ ...policy, own: [...own.values()] }), this.runCommand);
         this.appliedBase = base;
         this.appliedRestricted = new Set(restricted);
         this.appliedOwn = own;
@@ -389,7 +394,7 @@ export class TenantIsolation {
       const script = ownElementsScript(table, add, remove);
       if (!script) return;
       try {
-        await runNft(this.host.nft, script);
+        await runNft(this.host.nft, script, this.runCommand);
       } catch (err) {
         // The table was changed behind our back (deleted by hand?): the next sync rewrites it whole.
         this.appliedBase = undefined;

@@ -1,15 +1,15 @@
 // What the supervisor keeps in memory for one instance: its live process handle and timers.
 // Everything else about the instance is in the store.
-import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../util/logger.js';
 import type { ExitWatch } from './exit-watch.js';
+import type { ExitSource } from './runtime/runtime.js';
 
 export class TrackedInstance {
   readonly name: string;
   pid: number | null = null;
   startTime: string | null = null;
   /** Present only for processes this controller spawned (adopted ones are not our children). */
-  child: ChildProcess | undefined;
+  child: ExitSource | undefined;
   exitWatch: ExitWatch | undefined;
   healthTimer: NodeJS.Timeout | undefined;
   restartTimer: NodeJS.Timeout | undefined;

@@ -7,6 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TenantIsolation } from '../../isolation/tenant-isolation.js';
 import { readProcStartTime } from '../../util/proc.js';
+import type { Launcher } from '../launcher/launcher.js';
+import { LauncherSpawnError } from '../launcher/launcher.js';
+import { closeMasked, maskedStdio } from '../masked-stdio.js';
 import { groupAlive, signalGroup, stopGroup } from '../process-group.js';
 import { LaunchError, type LaunchedProcess, type LaunchSpec, type Runtime, type StopResult } from './runtime.js';
 
@@ -18,16 +21,20 @@ export interface ProcessRuntimeOptions {
    */
   noInherit?: readonly number[];
   isolation?: TenantIsolation | undefined;
+  /** Starts the processes instead of this process (src/supervisor/launcher/launcher.ts); absent: spawned here. */
+  launcher?: Launcher | undefined;
 }
 
 export class ProcessRuntime implements Runtime {
   readonly name: string = 'process';
   private readonly noInherit: readonly number[];
   protected readonly isolation: TenantIsolation | undefined;
+  private readonly launcher: Launcher | undefined;
 
   constructor(opts: ProcessRuntimeOptions = {}) {
     this.noInherit = [...(opts.noInherit ?? [])];
     this.isolation = opts.isolation;
+    this.launcher = opts.launcher;
   }
 
   async launch(spec: LaunchSpec): Promise<LaunchedProcess> {
@@ -41,6 +48,18 @@ export class ProcessRuntime implements Runtime {
     fs.mkdirSync(path.dirname(spec.stdoutLog), { recursive: true, mode: 0o700 });
     fs.mkdirSync(path.dirname(spec.stderrLog), { recursive: true, mode: 0o700 });
     if (!fs.existsSync(spec.cwd)) throw new LaunchError(`working directory ${spec.cwd} does not exist`);
+    const failed = (code: string | undefined, message: string) => {
+      const hint = code === 'ENOENT' ? `command "${spec.file}" not found (PATH=${spec.env.PATH ?? ''})` : message;
+      return new LaunchError(`could not start ${spec.file}: ${hint}`, code);
+    };
+    if (this.launcher) {
+      try {
+        return await this.launcher.spawn(spec);
+      } catch (e) {
+        if (e instanceof LauncherSpawnError) throw failed(e.code, e.message);
+        throw e;
+      }
+    }
     const out = fs.openSync(spec.stdoutLog, 'a', 0o600);
     const err = fs.openSync(spec.stderrLog, 'a', 0o600);
     const masks = maskedStdio(this.noInherit);
@@ -53,10 +72,7 @@ export class ProcessRuntime implements Runtime {
       });
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
-        child.once('error', (e: NodeJS.ErrnoException) => {
-          const hint = e.code === 'ENOENT' ? `command "${spec.file}" not found (PATH=${spec.env.PATH ?? ''})` : e.message;
-          reject(new LaunchError(`could not start ${spec.file}: ${hint}`, e.code));
-        });
+        child.once('error', (e: NodeJS.ErrnoException) => reject(failed(e.code, e.message)));
       });
       const pid = child.pid;
       if (pid === undefined) throw new LaunchError(`could not start ${spec.file}: no pid`);
@@ -80,26 +96,5 @@ export class ProcessRuntime implements Runtime {
 
   kill(pid: number): void {
     signalGroup(pid, 'SIGKILL');
-  }
-}
-
-/** stdio entries (from fd 3 up) that cover each descriptor in `fds` with /dev/null in the child. */
-function maskedStdio(fds: readonly number[]): Array<number | 'ignore'> {
-  if (fds.length === 0) return [];
-  const top = Math.max(...fds);
-  const devNull = fs.openSync('/dev/null', 'r');
-  const extra: Array<number | 'ignore'> = [];
-  for (let fd = 3; fd <= top; fd++) extra.push(fds.includes(fd) ? devNull : 'ignore');
-  return extra;
-}
-
-/** Closes the parent's copies of what maskedStdio opened. */
-function closeMasked(stdio: Array<number | 'ignore'>): void {
-  const seen = new Set<number>();
-  for (const s of stdio) {
-    if (typeof s === 'number' && !seen.has(s)) {
-      seen.add(s);
-      fs.closeSync(s);
-    }
   }
 }

@@ -3,6 +3,7 @@
 // compile.
 import type { Isolation } from '../../config/types.js';
 import type { TenantIsolation } from '../../isolation/tenant-isolation.js';
+import type { Launcher } from '../launcher/launcher.js';
 import { NamespaceRuntime } from './namespace.js';
 import { ProcessRuntime } from './process.js';
 import type { Runtime } from './runtime.js';
@@ -12,6 +13,8 @@ export interface RuntimeOptions {
   noInherit?: readonly number[];
   /** Gives instances their uid, clean env, limits and (namespace) sandbox; absent: plain processes. */
   isolation?: TenantIsolation;
+  /** Starts processes for the controller (src/supervisor/launcher/launcher.ts); absent: spawned in-process. */
+  launcher?: Launcher;
 }
 
 const FACTORIES: { [K in Isolation]: (opts: RuntimeOptions) => Runtime } = {

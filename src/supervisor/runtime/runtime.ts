@@ -2,7 +2,6 @@
 // Each way of running a tenant (a plain process today; namespaces, ... later) is one file in this
 // folder implementing `Runtime`; `registry.ts` picks one from the service's `isolation` value.
 // The supervisor only ever talks to this interface, so a new runtime is a new file, not a new branch.
-import type { ChildProcess } from 'node:child_process';
 import type { ServiceConfig } from '../../config/types.js';
 
 /** Which instance a launch is for: what an isolating runtime needs besides argv and env. */
@@ -31,8 +30,14 @@ export interface LaunchedProcess {
   pid: number;
   /** Field 22 of /proc/PID/stat: with the pid, the identity that survives controller restarts. */
   startTime: string | null;
-  /** Present only while this controller is the parent (adopted processes are not our children). */
-  child: ChildProcess;
+  /** Reports the exit while this controller (or its launcher) is the parent; adopted processes have none. */
+  child: ExitSource;
+}
+
+/** What reports a launched process's exit with its status: its ChildProcess, or the launcher for it. */
+export interface ExitSource {
+  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  off(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
 }
 
 export interface StopResult {
