@@ -49,6 +49,7 @@ import type { InheritedListener } from './inherited-listener.js';
 import { loadWakeKey } from './wake-key.js';
 import { startLegacyInstances, stopLegacyLeftovers } from './legacy-instances.js';
 import { checkDnsProvider, managedTls, resolveTls, tlsStatus, type TlsOverrides } from './tls-options.js';
+import { cgroupJoinWaits } from '../isolation/cgroup.js';
 import { tightenDataDir } from '../isolation/file-modes.js';
 import { TenantIsolation } from '../isolation/tenant-isolation.js';
 import { StorageMeter } from '../storage/storage-meter.js';
@@ -445,6 +446,12 @@ export class Controller {
     // attempt if Caddy is unreachable; the sync keeps retrying).
     await this.router?.pushNow();
     await reloader.watch();
+    const iso = isolation.host;
+    if (iso.root && iso.cgroup && cgroupJoinWaits()) {
+      log.info('each tenant start waits ~5-15 ms for the kernel to move it into its cgroup; a cgroup mount with favordynmods removes the wait', {
+        see: 'docs/performance.md#host-tuning',
+      });
+    }
     log.info('controller ready', {
       version: VERSION,
       listen: controllerDial,

@@ -31,6 +31,28 @@ export class CgroupError extends Error {
   }
 }
 
+/**
+ * Whether moving a process into a cgroup waits for an RCU grace period (~5-15 ms on a 2-core host,
+ * paid by every tenant start in its join). The kernel skips that wait once any cgroup hierarchy is
+ * mounted with `favordynmods` (Linux 6.0+; or booted with `cgroup_favordynmods=true`), at the price
+ * of a slightly slower fork and exit for every process on the host. tenement never changes host
+ * mounts; it says which case it runs in (docs/performance.md, "Host tuning").
+ */
+export function cgroupJoinWaits(mountsFile = '/proc/self/mounts', cmdlineFile = '/proc/cmdline'): boolean {
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(f, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  for (const line of read(mountsFile).split('\n')) {
+    const [, , type, options] = line.split(' ');
+    if ((type === 'cgroup' || type === 'cgroup2') && (options ?? '').split(',').includes('favordynmods')) return false;
+  }
+  return !/(^|\s)cgroup_favordynmods=(1|y|yes|true|on)(\s|$)/i.test(read(cmdlineFile));
+}
+
 /** Reads /proc/self/mounts: v2 when the unified mount has controllers, else the v1 hierarchies. */
 export function detectCgroupHost(mountsFile = '/proc/self/mounts'): CgroupHost | null {
   let text: string;

@@ -3,7 +3,8 @@
 // asserted: they depend on the machine (see docs/performance.md for figures and the machine).
 import { hasWrk } from './measure.js';
 import { routeCost } from './route-cost.js';
-import { sandboxStartCost } from './sandbox-cost.js';
+import { sandboxStartCost, type SandboxCost } from './sandbox-cost.js';
+import { cgroupJoinWaits } from '../../src/isolation/cgroup.js';
 import { PYTHON, scaleFigures, type ScaleFigures } from './scale.js';
 
 const quick = process.argv.includes('--quick');
@@ -25,7 +26,8 @@ const pctOf = (x: number) => `${(x * 100).toFixed(1)} %`;
 const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : `${x.toFixed(0)} ms`);
 const r2 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(2));
 
-function rows(one: ScaleFigures, many: ScaleFigures, sandboxMs: number | null): Row[] {
+function rows(one: ScaleFigures, many: ScaleFigures, sandbox: SandboxCost | null): Row[] {
+  const sandboxMs = sandbox?.totalMs ?? null;
   const warm = (f: ScaleFigures) => f.tenementRps / f.staticRps;
   const push = (f: ScaleFigures) => f.pushMs / f.rawLoadMs;
   return [
@@ -101,6 +103,13 @@ function rows(one: ScaleFigures, many: ScaleFigures, sandboxMs: number | null): 
             ratio: undefined,
           },
           {
+            figure: `of the sandbox, sh joining the cgroup (${cgroupJoinWaits() ? 'the kernel waits: no favordynmods' : 'favordynmods: no wait'})`,
+            at1: '-',
+            atN: `+${sandbox!.joinMs.toFixed(1)} ms`,
+            goal: '-',
+            ratio: undefined,
+          },
+          {
             figure: "cold wake - bare - sandbox (tenement's own)",
             at1: '-',
             atN: `+${(many.coldWakeMs - many.bareStartMs - sandboxMs).toFixed(1)} ms`,
@@ -129,8 +138,8 @@ async function main(): Promise<void> {
   }
   const one = await scaleFigures({ registered: 1, ...opts });
   const many = await scaleFigures({ registered: N, ...opts });
-  const sandboxMs = await sandboxStartCost([PYTHON, '-c', 'import http.server'], quick ? 10 : 30);
-  const table = rows(one, many, sandboxMs);
+  const sandbox = await sandboxStartCost([PYTHON, '-c', 'import http.server'], quick ? 10 : 30);
+  const table = rows(one, many, sandbox);
   console.log(`\n| figure | 1 registered | ${N} registered | goal | at ${N} / goal | met |`);
   console.log('|---|---|---|---|---|---|');
   for (const r of table) {

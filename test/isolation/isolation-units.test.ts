@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { detectCgroupHost, InstanceCgroup, joinCgroupArgv, weightToShares } from '../../src/isolation/cgroup.js';
+import { cgroupJoinWaits, detectCgroupHost, InstanceCgroup, joinCgroupArgv, weightToShares } from '../../src/isolation/cgroup.js';
 import { describeHost, findTool } from '../../src/isolation/host.js';
 import { hostUidFilter } from '../../src/isolation/host-ids.js';
 import { deleteScript, ownElementsScript, renderRuleset, runNft, tableName } from '../../src/isolation/net-rules.js';
@@ -162,6 +162,26 @@ describe('cgroups', () => {
       assert.deepEqual(detectCgroupHost(f), { version: 1, mounts: { memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids', cpu: '/sys/fs/cgroup/cpu,cpuacct' } });
       fs.writeFileSync(f, 'cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n');
       assert.deepEqual(detectCgroupHost(f), { version: 2, mounts: { unified: '/sys/fs/cgroup' } });
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('knows whether a cgroup join waits for the kernel: not with a favordynmods mount or boot option', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const mounts = path.join(dir, 'mounts');
+      const cmdline = path.join(dir, 'cmdline');
+      fs.writeFileSync(cmdline, 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet\n');
+      fs.writeFileSync(mounts, 'cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nsdelegate,memory_recursiveprot 0 0\n');
+      assert.equal(cgroupJoinWaits(mounts, cmdline), true);
+      fs.writeFileSync(mounts, 'cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw,nsdelegate,favordynmods 0 0\n');
+      assert.equal(cgroupJoinWaits(mounts, cmdline), false, 'one favordynmods mount is enough (the lock is global)');
+      fs.writeFileSync(mounts, 'cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n');
+      fs.writeFileSync(cmdline, 'root=/dev/sda1 cgroup_favordynmods=true quiet\n');
+      assert.equal(cgroupJoinWaits(mounts, cmdline), false);
+      fs.writeFileSync(cmdline, 'root=/dev/sda1 cgroup_favordynmods=false\n');
+      assert.equal(cgroupJoinWaits(mounts, cmdline), true);
     } finally {
       cleanup();
     }
