@@ -10,7 +10,7 @@ import path from 'node:path';
 import got from 'got';
 import { tempDir } from '../helpers/temp-dir.js';
 import { freePort, runTen, startController, type ControllerProcess } from '../helpers/controller-process.js';
-import { killAllMentioning, pidRunning, pidsMentioning, rootPidsMentioning } from '../helpers/processes.js';
+import { killAllMentioning, launcherOf, parentOf, pidRunning, pidsMentioning, rootPidsMentioning } from '../helpers/processes.js';
 import { TENANT_COMMAND } from '../helpers/supervisor-harness.js';
 import { portRange } from '../helpers/port-range.js';
 import { TEN_BIN } from '../helpers/paths.js';
@@ -200,7 +200,13 @@ test('without socket activation: a graceful restart and a SIGKILL fail no reques
     load = startLoad(s.httpPort);
     await waitFor(() => load!.ok.running > 50, { timeoutMs: 10_000, what: 'load running' });
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      // Tenants are the launcher's children, not the controller's; it goes when the controller does.
+      const launcher = launcherOf(ctl.pid);
+      assert.ok(launcher !== undefined, 'the controller runs a launcher');
+      // (After the first restart they are adopted: their launcher is gone.)
+      if (signal === 'SIGTERM') assert.equal(parentOf(running.a!), launcher, "a tenant this controller started is its launcher's child");
       await ctl.stop(signal);
+      await waitFor(() => !pidRunning(launcher), { timeoutMs: 10_000, what: `the launcher to exit with its controller (${signal})` });
       const before = load.ok.running;
       await waitFor(() => load!.ok.running > before + 20, { timeoutMs: 10_000, what: `running tenants served while the controller is down (${signal})` });
       ctl = await startController({ config: s.config, port: s.port, args: s.serveArgs, logFile: log });

@@ -24,6 +24,24 @@ export function pidRunning(pid: number): boolean {
   }
 }
 
+/** The launcher process a controller forked (src/supervisor/launcher/), if it has one now. */
+export function launcherOf(controllerPid: number): number | undefined {
+  let children: string[];
+  try {
+    children = fs.readFileSync(`/proc/${controllerPid}/task/${controllerPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return undefined;
+  }
+  for (const c of children) {
+    try {
+      if (fs.readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('launcher-process.js')) return Number(c);
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+
 /** Pids of every process whose environment or command line mentions `marker` (e.g. a temp dir). */
 export function pidsMentioning(marker: string): number[] {
   const found: number[] = [];
@@ -47,7 +65,8 @@ export function pidsMentioning(marker: string): number[] {
   return found;
 }
 
-function parentOf(pid: number): number | null {
+/** The parent pid of a process (field 4 of /proc/PID/stat), null once it is gone. */
+export function parentOf(pid: number): number | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
