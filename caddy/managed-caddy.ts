@@ -90,10 +90,26 @@ export class ManagedCaddy {
   saveConfig(config: unknown): void {
     // The config holds the wake key: readable by the controller's user only.
     fs.mkdirSync(this.paths.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.paths.configFile}.tmp`;
+    const tmp = this.tmpFile();
     fs.writeFileSync(tmp, typeof config === 'string' ? config : JSON.stringify(config), { mode: 0o600 });
     fs.chmodSync(tmp, 0o600);
     fs.renameSync(tmp, this.paths.configFile);
+  }
+
+  /** saveConfig off the event loop (a route push saves while Caddy loads the same bytes). */
+  async saveConfigAsync(json: string): Promise<void> {
+    await fs.promises.mkdir(this.paths.dir, { recursive: true, mode: 0o700 });
+    const tmp = this.tmpFile();
+    await fs.promises.writeFile(tmp, json, { mode: 0o600 });
+    await fs.promises.chmod(tmp, 0o600);
+    await fs.promises.rename(tmp, this.paths.configFile);
+  }
+
+  private saves = 0;
+
+  /** One temporary name per save: a save at Caddy's (re)start may overlap a push's. */
+  private tmpFile(): string {
+    return `${this.paths.configFile}.${process.pid}.${++this.saves}.tmp`;
   }
 
   /**

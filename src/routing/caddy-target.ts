@@ -65,9 +65,12 @@ export class ManagedTarget implements CaddyTarget {
 
   async write(route: CaddyRoute): Promise<void> {
     const json = JSON.stringify(this.config(route));
-    // Saved first: a Caddy restarted at any moment from now on starts with these routes.
-    this.caddy.saveConfig(json);
-    await this.admin.load(new Serialized(json));
+    // Saved while Caddy loads it, and both done before the push counts: a Caddy restarted from then
+    // on starts with these routes (one restarted in between is found out of date by the drift
+    // check and pushed again). Saving first cost every push ~1 ms on the event loop at 1,000 instances.
+    const [saved, loaded] = await Promise.allSettled([this.caddy.saveConfigAsync(json), this.admin.load(new Serialized(json))]);
+    if (loaded.status === 'rejected') throw loaded.reason;
+    if (saved.status === 'rejected') throw saved.reason;
   }
 }
 
