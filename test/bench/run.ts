@@ -26,6 +26,11 @@ const pctOf = (x: number) => `${(x * 100).toFixed(1)} %`;
 const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : `${x.toFixed(0)} ms`);
 const r2 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(2));
 
+/** A difference in ms with its sign: medians of noisy runs can come out below the reference. */
+function signedMs(x: number): string {
+  return `${x < 0 ? '-' : '+'}${Math.abs(x).toFixed(1)} ms`;
+}
+
 function rows(one: ScaleFigures, many: ScaleFigures, sandbox: SandboxCost | null): Row[] {
   const sandboxMs = sandbox?.totalMs ?? null;
   const warm = (f: ScaleFigures) => f.tenementRps / f.staticRps;
@@ -88,7 +93,7 @@ function rows(one: ScaleFigures, many: ScaleFigures, sandbox: SandboxCost | null
     {
       figure: 'cold wake median - bare start (Python)',
       at1: '-',
-      atN: `+${(many.coldWakeMs - many.bareStartMs).toFixed(1)} ms (${ms(many.coldWakeMs)}/${ms(many.bareStartMs)})`,
+      atN: `${signedMs(many.coldWakeMs - many.bareStartMs)} (${ms(many.coldWakeMs)}/${ms(many.bareStartMs)})`,
       goal: '<= +10 ms',
       ratio: Math.max(0, many.coldWakeMs - many.bareStartMs) / 10,
     },
@@ -98,21 +103,21 @@ function rows(one: ScaleFigures, many: ScaleFigures, sandbox: SandboxCost | null
           {
             figure: 'of which the sandbox (sh, bwrap, env, setpriv per start)',
             at1: '-',
-            atN: `+${sandboxMs.toFixed(1)} ms`,
+            atN: signedMs(sandboxMs),
             goal: '-',
             ratio: undefined,
           },
           {
             figure: `of the sandbox, sh joining the cgroup (${cgroupJoinWaits() ? 'the kernel waits: no favordynmods' : 'favordynmods: no wait'})`,
             at1: '-',
-            atN: `+${sandbox!.joinMs.toFixed(1)} ms`,
+            atN: signedMs(sandbox!.joinMs),
             goal: '-',
             ratio: undefined,
           },
           {
             figure: "cold wake - bare - sandbox (tenement's own)",
             at1: '-',
-            atN: `+${(many.coldWakeMs - many.bareStartMs - sandboxMs).toFixed(1)} ms`,
+            atN: signedMs(many.coldWakeMs - many.bareStartMs - sandboxMs),
             goal: '<= +10 ms',
             ratio: Math.max(0, many.coldWakeMs - many.bareStartMs - sandboxMs) / 10,
           },
