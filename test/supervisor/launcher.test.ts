@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LaunchedChild, Launcher } from '../../src/supervisor/launcher/launcher.js';
@@ -143,4 +144,33 @@ test('a short command (nft) runs to its end in the launcher: input on stdin, exi
   assert.match(missing.error ?? '', /ENOENT/);
   const slow = await launcher.run('/bin/sleep', ['30'], '', 100);
   assert.deepEqual([slow.code, slow.signal], [null, 'SIGTERM'], 'killed at its timeout');
+});
+
+test('a launcher that is going away does not take its successor down with it (starts sent to the new one, their exits)', async (t) => {
+  holdLoop(t);
+  const { dir, cleanup } = tempDir();
+  const launcher = new Launcher({ orphanPollMs: 20 });
+  const runtime = new ProcessRuntime({ launcher });
+  const pids: number[] = [];
+  t.after(() => {
+    launcher.close();
+    for (const pid of pids) if (isAlive(pid)) process.kill(-pid, 'SIGKILL');
+    cleanup();
+  });
+  const first = await runtime.launch(spec(dir, '/bin/sleep', ['60']));
+  pids.push(first.pid);
+  const old = launcher.pid!;
+  // Disconnected but not yet exited: the next start forks a successor at once.
+  (launcher as unknown as { proc: ChildProcess }).proc.disconnect();
+  const second = await runtime.launch(spec(dir, '/bin/sleep', ['60']));
+  pids.push(second.pid);
+  assert.notEqual(launcher.pid, old);
+  await waitFor(() => !isAlive(old), { timeoutMs: 10_000, what: 'the old launcher to exit' });
+  assert.equal(launcher.pid !== undefined && launcher.pid !== old, true, 'the successor is still the launcher');
+  const secondExit = exitOf(second.child);
+  process.kill(second.pid, 'SIGKILL');
+  assert.deepEqual(await secondExit, { code: null, signal: 'SIGKILL' }, "the successor's child exit is still reported by it, with its status");
+  const firstExit = exitOf(first.child);
+  process.kill(first.pid, 'SIGKILL');
+  assert.deepEqual(await firstExit, { code: null, signal: null }, "the old launcher's child is watched through /proc");
 });

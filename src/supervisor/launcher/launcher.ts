@@ -92,16 +92,24 @@ export interface LauncherOptions {
   orphanPollMs?: number;
 }
 
+interface Answer {
+  reply: SpawnedReply | FailedReply | RanReply;
+  /** For a start: made as the answer arrived, so an exit in the same read finds it. */
+  child?: LaunchedChild;
+}
+
 interface Pending {
-  resolve: (reply: SpawnedReply | FailedReply | RanReply) => void;
+  resolve: (answer: Answer) => void;
   reject: (e: Error) => void;
+  /** The launcher process it was sent to (a dying one may overlap its successor). */
+  via: ChildProcess;
 }
 
 export class Launcher {
   private proc: ChildProcess | undefined;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
-  private readonly children = new Map<number, LaunchedChild>();
+  private readonly children = new Map<number, { child: LaunchedChild; via: ChildProcess }>();
   private closed = false;
 
   constructor(private readonly opts: LauncherOptions = {}) {}
@@ -119,24 +127,22 @@ export class Launcher {
   spawn(spec: LaunchSpec): Promise<LauncherStart> {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(spec.env)) if (v !== undefined) env[k] = v;
-    return this.request({ type: 'spawn', file: spec.file, args: spec.args, env, cwd: spec.cwd, stdoutLog: spec.stdoutLog, stderrLog: spec.stderrLog }).then((reply) => {
+    return this.request({ type: 'spawn', file: spec.file, args: spec.args, env, cwd: spec.cwd, stdoutLog: spec.stdoutLog, stderrLog: spec.stderrLog }).then(({ reply, child }) => {
       if (reply.type === 'failed') throw new LauncherSpawnError(reply.message, reply.code);
-      if (reply.type !== 'spawned') throw new LauncherSpawnError(`the launcher answered ${reply.type} to a start`, undefined);
-      const child = new LaunchedChild(reply.pid, reply.startTime);
-      this.children.set(reply.pid, child);
+      if (reply.type !== 'spawned' || !child) throw new LauncherSpawnError(`the launcher answered ${reply.type} to a start`, undefined);
       return { pid: reply.pid, startTime: reply.startTime, child };
     });
   }
 
   /** Runs a short command to its end in the launcher (a CommandRunner: nft runs this way). */
   run(file: string, args: string[], input: string, timeoutMs: number): Promise<CommandResult> {
-    return this.request({ type: 'run', file, args, input, timeoutMs }).then((reply) => {
+    return this.request({ type: 'run', file, args, input, timeoutMs }).then(({ reply }) => {
       if (reply.type !== 'ran') throw new LauncherSpawnError(`the launcher answered ${reply.type} to a command`, undefined);
       return { code: reply.code, signal: reply.signal, stderr: reply.stderr, error: reply.error };
     });
   }
 
-  private request(req: DistributiveOmit<LauncherRequest, 'seq'>): Promise<SpawnedReply | FailedReply | RanReply> {
+  private request(req: DistributiveOmit<LauncherRequest, 'seq'>): Promise<Answer> {
     if (this.closed) return Promise.reject(new LauncherSpawnError('the launcher is closed (the controller is shutting down)', undefined));
     let proc: ChildProcess;
     try {
@@ -146,7 +152,7 @@ export class Launcher {
     }
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
+      this.pending.set(seq, { resolve, reject, via: proc });
       // Keeps the controller alive while an answer is due, and only then.
       proc.channel?.ref();
       proc.send({ ...req, seq } as LauncherRequest, (err) => {
@@ -189,15 +195,21 @@ export class Launcher {
 
   private onReply(m: LauncherReply): void {
     if (m.type === 'exited') {
-      const child = this.children.get(m.pid);
+      const entry = this.children.get(m.pid);
       this.children.delete(m.pid);
-      child?.exit(m.code, m.signal);
-    } else {
-      this.settle(m.seq, m);
+      entry?.child.exit(m.code, m.signal);
+      return;
     }
+    let child: LaunchedChild | undefined;
+    const via = this.pending.get(m.seq)?.via;
+    if (m.type === 'spawned' && via) {
+      child = new LaunchedChild(m.pid, m.startTime);
+      this.children.set(m.pid, { child, via });
+    }
+    this.settle(m.seq, { reply: m, ...(child ? { child } : {}) });
   }
 
-  private settle(seq: number, outcome: SpawnedReply | FailedReply | RanReply | Error): void {
+  private settle(seq: number, outcome: Answer | Error): void {
     const p = this.pending.get(seq);
     if (!p) return;
     this.pending.delete(seq);
@@ -209,11 +221,15 @@ export class Launcher {
   private onLauncherExit(proc: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.proc === proc) this.proc = undefined;
     const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
-    if (!this.closed) this.opts.log?.warn('launcher process ended; the next start forks a new one', { reason: why, orphans: this.children.size });
-    for (const seq of [...this.pending.keys()]) this.settle(seq, new LauncherSpawnError(`the launcher process ${why} before it answered`, undefined));
+    // Only what went through this one: a successor may already be running (forked while it died).
+    const orphans = [...this.children].filter(([, e]) => e.via === proc);
+    if (!this.closed) this.opts.log?.warn('launcher process ended; the next start forks a new one', { reason: why, orphans: orphans.length });
+    for (const [seq, p] of [...this.pending]) if (p.via === proc) this.settle(seq, new LauncherSpawnError(`the launcher process ${why} before it answered`, undefined));
     // Its tenants were reparented: their exit can only be seen in /proc now.
-    for (const child of this.children.values()) this.pollOrphan(child);
-    this.children.clear();
+    for (const [pid, e] of orphans) {
+      this.children.delete(pid);
+      this.pollOrphan(e.child);
+    }
   }
 
   private pollOrphan(child: LaunchedChild): void {
