@@ -11,7 +11,7 @@ const quick = process.argv.includes('--quick');
 const N = Number(process.env.BENCH_N ?? (quick ? 40 : 1000));
 const opts = quick
   ? { batch: 40, wrkSeconds: 2, wrkRuns: 2, idleSeconds: 3, wakes: 20, coldWakes: 3, pushes: 3 }
-  : { batch: 40, wrkSeconds: 5, wrkRuns: 3, idleSeconds: 10, wakes: 100, coldWakes: 10, pushes: 5 };
+  : { batch: 40, wrkSeconds: 5, wrkRuns: 3, idleSeconds: 10, wakes: 100, coldWakes: 25, pushes: 11 };
 
 interface Row {
   figure: string;
