@@ -36,6 +36,26 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** A launcher with a fast orphan poll, and sleepers started through it that the test kills at its end. */
+function sleepers(t: { after: (fn: () => void) => void }) {
+  holdLoop(t);
+  const { dir, cleanup } = tempDir();
+  const launcher = new Launcher({ orphanPollMs: 20 });
+  const runtime = new ProcessRuntime({ launcher });
+  const pids: number[] = [];
+  t.after(() => {
+    launcher.close();
+    for (const pid of pids) if (isAlive(pid)) process.kill(-pid, 'SIGKILL');
+    cleanup();
+  });
+  const sleeper = async () => {
+    const launched = await runtime.launch(spec(dir, '/bin/sleep', ['60']));
+    pids.push(launched.pid);
+    return launched;
+  };
+  return { launcher, sleeper };
+}
+
 test('the launcher starts the process (not this one), with its env, folder and output files, and reports how it exited', async (t) => {
   holdLoop(t);
   const { dir, cleanup } = tempDir();
@@ -82,18 +102,8 @@ test('a command that does not exist is the same LaunchError through the launcher
 });
 
 test('when the launcher dies, what it started is still watched (exit status unknown) and the next start forks a new one', async (t) => {
-  holdLoop(t);
-  const { dir, cleanup } = tempDir();
-  const launcher = new Launcher({ orphanPollMs: 20 });
-  const runtime = new ProcessRuntime({ launcher });
-  const pids: number[] = [];
-  t.after(() => {
-    launcher.close();
-    for (const pid of pids) if (isAlive(pid)) process.kill(-pid, 'SIGKILL');
-    cleanup();
-  });
-  const first = await runtime.launch(spec(dir, '/bin/sleep', ['60']));
-  pids.push(first.pid);
+  const { launcher, sleeper } = sleepers(t);
+  const first = await sleeper();
   const dead = launcher.pid!;
   const exited = exitOf(first.child);
   process.kill(dead, 'SIGKILL');
@@ -102,8 +112,7 @@ test('when the launcher dies, what it started is still watched (exit status unkn
   await waitFor(() => launcher.pid === undefined, { timeoutMs: 10_000, what: 'the controller to notice the launcher died' });
   assert.ok(isAlive(first.pid), 'its tenant is detached and keeps running');
 
-  const second = await runtime.launch(spec(dir, '/bin/sleep', ['60']));
-  pids.push(second.pid);
+  await sleeper();
   assert.ok(launcher.pid !== undefined && launcher.pid !== dead, 'a new launcher');
   assert.equal(readProcStartTime(first.pid), first.startTime);
   process.kill(first.pid, 'SIGKILL');
@@ -147,23 +156,12 @@ test('a short command (nft) runs to its end in the launcher: input on stdin, exi
 });
 
 test('a launcher that is going away does not take its successor down with it (starts sent to the new one, their exits)', async (t) => {
-  holdLoop(t);
-  const { dir, cleanup } = tempDir();
-  const launcher = new Launcher({ orphanPollMs: 20 });
-  const runtime = new ProcessRuntime({ launcher });
-  const pids: number[] = [];
-  t.after(() => {
-    launcher.close();
-    for (const pid of pids) if (isAlive(pid)) process.kill(-pid, 'SIGKILL');
-    cleanup();
-  });
-  const first = await runtime.launch(spec(dir, '/bin/sleep', ['60']));
-  pids.push(first.pid);
+  const { launcher, sleeper } = sleepers(t);
+  const first = await sleeper();
   const old = launcher.pid!;
   // Disconnected but not yet exited: the next start forks a successor at once.
   (launcher as unknown as { proc: ChildProcess }).proc.disconnect();
-  const second = await runtime.launch(spec(dir, '/bin/sleep', ['60']));
-  pids.push(second.pid);
+  const second = await sleeper();
   assert.notEqual(launcher.pid, old);
   await waitFor(() => !isAlive(old), { timeoutMs: 10_000, what: 'the old launcher to exit' });
   assert.equal(launcher.pid !== undefined && launcher.pid !== old, true, 'the successor is still the launcher');
