@@ -102,7 +102,7 @@ function wakeProxy(state: RoutingState, target: string, timeoutSec: number): Cad
     handler: 'reverse_proxy',
     upstreams: [{ dial: state.controllerDial }],
     headers: { request: { set: { [WAKE_HEADER]: [target], [WAKE_KEY_HEADER]: [state.wakeKey] } } },
-    transport: { protocol: 'http', response_header_timeout: `${timeoutSec + 30}s` },
+    transport: controllerTransport(timeoutSec + 30),
   };
 }
 
@@ -126,6 +126,21 @@ function gated(state: RoutingState, gateFiles: string[], target: string, timeout
  * which an explicit `keep_alive` object would otherwise set to zero (2 idle connections per host).
  */
 export const UPSTREAM_IDLE_SEC = 2;
+
+/**
+ * Seconds an idle connection from Caddy to the controller is kept: below the controller's own
+ * keep-alive timeout (CONTROLLER_KEEPALIVE_MS in src/controller/http-front.ts), so Caddy is always
+ * the side that closes. The other way round, Caddy could reuse a connection in the moment the
+ * controller closes it, and a POST on it is not retried: the client gets a 502 (seen on busy
+ * machines with Caddy's default of 2 minutes).
+ */
+export const CONTROLLER_IDLE_SEC = 2;
+
+const controllerTransport = (responseHeaderTimeoutSec?: number): CaddyJson => ({
+  protocol: 'http',
+  keep_alive: { enabled: true, probe_interval: '30s', idle_timeout: `${CONTROLLER_IDLE_SEC}s`, max_idle_conns_per_host: 32 },
+  ...(responseHeaderTimeoutSec === undefined ? {} : { response_header_timeout: `${responseHeaderTimeoutSec}s` }),
+});
 
 const directTransport: CaddyJson = {
   protocol: 'http',
@@ -212,6 +227,7 @@ function apiHandler(state: RoutingState): CaddyJson {
   return proxy(state, [{ dial: state.controllerDial }], {
     // Only Caddy may set these; a client sending them through the API route must not reach the wake endpoint.
     headers: { request: { delete: [WAKE_HEADER, WAKE_KEY_HEADER] } },
+    transport: controllerTransport(),
     health_checks: { active: { uri: '/health', interval: '2s', timeout: '2s' } },
     load_balancing: { try_duration: '5s', try_interval: '100ms' },
   });

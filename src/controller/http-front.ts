@@ -36,6 +36,9 @@ export interface FrontOptions {
   drainMs: number;
 }
 
+/** How long the controller keeps an idle client connection (Node's default, stated: Caddy's idle timeout to us must stay below it). */
+export const CONTROLLER_KEEPALIVE_MS = 5000;
+
 export class HttpFront {
   readonly server: http.Server;
 
@@ -62,6 +65,9 @@ export class HttpFront {
       if (t) void tenant!.handleUpgrade(req, socket, head, t);
       else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
     });
+    // Longer than Caddy keeps an idle connection to us (CONTROLLER_IDLE_SEC in caddy/routes.ts):
+    // Caddy must close first, or it may send a request on a connection we are closing.
+    server.keepAliveTimeout = CONTROLLER_KEEPALIVE_MS;
     await listen(server, opts.host, opts.port, opts.listener);
     return new HttpFront(server, opts.drainMs);
   }

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASELINE, featuresFromVersion } from '../../caddy/features.js';
-import { buildTenementRoute, routeVersion, VERSION_ID, type CaddyJson, type CaddyRoute, type RoutingState } from '../../caddy/routes.js';
+import { buildTenementRoute, CONTROLLER_IDLE_SEC, routeVersion, VERSION_ID, type CaddyJson, type CaddyRoute, type RoutingState } from '../../caddy/routes.js';
+import { CONTROLLER_KEEPALIVE_MS } from '../../src/controller/http-front.js';
 
 const KEY = 'k3y';
 const GATES = '/data/_run/gates';
@@ -30,7 +31,8 @@ const wake = (target: string, timeoutSec: number) => ({
   handler: 'reverse_proxy',
   upstreams: [{ dial: '127.0.0.1:8080' }],
   headers: { request: { set: { 'X-Tenement-Wake': [target], 'X-Tenement-Wake-Key': [KEY] } } },
-  transport: { protocol: 'http', response_header_timeout: `${timeoutSec + 30}s` },
+  // Caddy drops idle connections to the controller before the controller would (see CONTROLLER_IDLE_SEC).
+  transport: { ...transport, response_header_timeout: `${timeoutSec + 30}s` },
 });
 const isInstance = { not: [{ vars: { tenement_gate: [''] } }] };
 const instanceRoutes = (timeoutSec: number, extra: CaddyJson = {}) => [
@@ -48,6 +50,7 @@ const api = {
       handler: 'reverse_proxy',
       upstreams: [{ dial: '127.0.0.1:8080' }],
       headers: { request: { delete: ['X-Tenement-Wake', 'X-Tenement-Wake-Key'] } },
+      transport,
       health_checks: { active: { uri: '/health', interval: '2s', timeout: '2s' } },
       load_balancing: { try_duration: '5s', try_interval: '100ms' },
     },
@@ -238,4 +241,21 @@ test('the version changes with any change of the tree and only then', () => {
   assert.notEqual(routeVersion(a), routeVersion(weight));
   assert.notEqual(routeVersion(a), routeVersion(port));
   assert.equal(routeVersion({ handle: [] }), undefined);
+});
+
+test('Caddy keeps idle connections to the controller for less time than the controller does, so Caddy always closes first', () => {
+  assert.ok(CONTROLLER_IDLE_SEC * 1000 < CONTROLLER_KEEPALIVE_MS, `${CONTROLLER_IDLE_SEC} s must stay below ${CONTROLLER_KEEPALIVE_MS} ms`);
+  const route = buildTenementRoute(state());
+  const toController: CaddyJson[] = [];
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) return x.forEach(walk);
+    if (x && typeof x === 'object') {
+      const o = x as CaddyJson;
+      if (o.handler === 'reverse_proxy' && JSON.stringify(o.upstreams) === JSON.stringify([{ dial: '127.0.0.1:8080' }])) toController.push(o);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(route);
+  assert.ok(toController.length >= 2, 'the wake and API proxies');
+  for (const p of toController) assert.equal((p.transport as { keep_alive?: { idle_timeout?: string } } | undefined)?.keep_alive?.idle_timeout, `${CONTROLLER_IDLE_SEC}s`);
 });
