@@ -15,7 +15,7 @@ import { LogStore } from '../../src/store/log-store.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { waitFor } from '../../src/util/wait.js';
 import { freePort } from '../helpers/controller-process.js';
-import { killAllMentioning } from '../helpers/processes.js';
+import { killAllMentioning, pidRunning } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { tenantConfig } from '../helpers/tenant-config.js';
 
@@ -79,8 +79,15 @@ test('a capped log file and a full disk on a small tmpfs: /health and /metrics s
   } finally {
     await controller?.supervisor.stopAll().catch(() => undefined);
     await controller?.close().catch(() => undefined);
-    killAllMentioning(dir);
-    execFileSync('umount', [dataDir]);
+    // What was killed must be gone before the tmpfs can be unmounted; a failure here must not hide
+    // the test's own (a lazy unmount still frees the mount point).
+    const killed = killAllMentioning(dir);
+    await waitFor(() => killed.every((pid) => !pidRunning(pid)), { timeoutMs: 10_000, what: 'leftover processes to die' }).catch(() => undefined);
+    try {
+      execFileSync('umount', [dataDir]);
+    } catch {
+      execFileSync('umount', ['-l', dataDir]);
+    }
     cleanup();
   }
 });
