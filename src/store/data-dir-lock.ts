@@ -5,6 +5,7 @@
 // The lock is the file {dataDir}/controller.lock, created with O_EXCL so exactly one creator wins.
 // It names its owner by (pid, /proc start time): a crashed controller leaves the file behind, and
 // its pid may since belong to an unrelated process, so "pid alive" alone would lock us out forever.
+// Such a stale file is removed by one starter at a time (see removeStale).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -118,30 +119,48 @@ export function readDataDirLock(dataDir: string): DataDirLockInfo | null {
 }
 
 /**
- * Removes a stale lock file, but only the exact one judged stale. A plain unlink could delete the
- * fresh lock of a concurrent starter that judged the same stale file a moment earlier, replaced it
- * and now believes it owns the dir. Renaming is atomic, so exactly one starter moves the stale
- * file; whoever moves something else puts it back.
+ * A starter removing a stale lock holds this directory (mkdir is atomic) while it does. Without it,
+ * two starters judging the same stale file could each move "it" aside, the second one moving the
+ * first one's fresh lock instead; putting that back could then fail because a third starter had
+ * created its own meanwhile, and two controllers would both believe they own the dir.
  */
-function removeStale(file: string, staleRaw: string): void {
-  const aside = `${file}.stale-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+const TAKEOVER_SUFFIX = '.takeover';
+/** A takeover directory this old was left by a starter that died while holding it. */
+const TAKEOVER_STALE_MS = 10_000;
+
+/**
+ * Removes the lock file if it still holds exactly `staleRaw`. Returns false when another starter
+ * is removing it right now (try again shortly). Only the holder of the takeover directory removes
+ * a lock file that is not its own, and nobody creates one while one exists (O_EXCL): so the file
+ * read again under the takeover is the stale one, or a live owner's, never a swap in between.
+ */
+function removeStale(file: string, staleRaw: string): boolean {
+  const takeover = `${file}${TAKEOVER_SUFFIX}`;
   try {
-    fs.renameSync(file, aside);
+    fs.mkdirSync(takeover);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else removed it
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    let ageMs = 0;
+    try {
+      ageMs = Date.now() - fs.statSync(takeover).mtimeMs;
+    } catch {
+      return false; // just released
+    }
+    if (ageMs > TAKEOVER_STALE_MS) fs.rmSync(takeover, { recursive: true, force: true });
+    return false;
   }
   try {
-    const moved = fs.readFileSync(aside, 'utf8');
-    if (moved !== staleRaw) {
-      try {
-        fs.linkSync(aside, file); // not ours to remove: restore it (unless yet another lock exists)
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
+    let current: string;
+    try {
+      current = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw err;
     }
+    if (current === staleRaw) fs.rmSync(file, { force: true });
+    return true;
   } finally {
-    fs.rmSync(aside, { force: true });
+    fs.rmSync(takeover, { recursive: true, force: true });
   }
 }
 
@@ -161,6 +180,12 @@ export function acquireDataDirLock(dataDir: string, opts: AcquireOptions = {}): 
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     let fd: number;
+    const removeOrWait = (raw: string) => {
+      if (removeStale(file, raw)) return;
+      // Another starter holds the takeover: not an attempt of ours, and bounded by TAKEOVER_STALE_MS.
+      attempt--;
+      sleepSync(5);
+    };
     try {
       fd = fs.openSync(file, 'wx', 0o644);
     } catch (err) {
@@ -169,14 +194,14 @@ export function acquireDataDirLock(dataDir: string, opts: AcquireOptions = {}): 
       if (existing.kind === 'gone') continue;
       if (existing.kind === 'lock') {
         if (ownerRunning(existing.info)) throw new DataDirLockedError(dir, existing.info);
-        removeStale(file, existing.raw);
+        removeOrWait(existing.raw);
         continue;
       }
       if (existing.ageMs < PARTIAL_GRACE_MS) {
         sleepSync(50); // probably being written right now
         continue;
       }
-      removeStale(file, existing.raw);
+      removeOrWait(existing.raw);
       continue;
     }
     try {

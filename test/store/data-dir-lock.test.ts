@@ -106,6 +106,19 @@ describe('acquireDataDirLock', () => {
     acquireDataDirLock(dir).release();
   });
 
+  it('is not locked forever by a takeover that a crashed starter left half done', async () => {
+    const dir = dataDir();
+    writeLock(dir, { pid: await deadPid(), startTime: '1', acquiredAt: 'then', version: 'old' });
+    const takeover = path.join(dir, `${LOCK_FILE}.takeover`);
+    fs.mkdirSync(takeover);
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(takeover, old, old);
+    const lock = acquireDataDirLock(dir);
+    assert.equal(readDataDirLock(dir)?.pid, process.pid);
+    assert.equal(fs.existsSync(takeover), false);
+    lock.release();
+  });
+
   it('names the other host when a live owner wrote a different hostname', () => {
     const dir = dataDir();
     writeLock(dir, { pid: process.pid, startTime: readProcStartTime(process.pid), acquiredAt: 'then', version: 'x', hostname: 'elsewhere' });
