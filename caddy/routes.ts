@@ -9,12 +9,17 @@
 // slower with every tenant (docs/performance.md). Service, subdomain and path routes stay one route
 // each: there are few of them.
 //
+// A change of weights or of service routes replaces only the small subroute (`@id` ROUTES_ID, where
+// the version lives too), not the host lookup: Caddy then decodes a third of the bytes, and the
+// reload costs it less than a `/load` of the whole config (caddy-target.ts, docs/performance.md).
+//
 // Sleeping and waking never change this config. Each instance first checks a *gate file*
 // (`file` matcher: a stat per request, no caching, present since Caddy 2.0): while the file
 // exists (instance asleep, starting or restarting) the request goes to the controller's wake
 // endpoint, which starts the instance and forwards the request; once the instance is healthy the
 // controller deletes the file and requests go straight to the instance again.
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { repeatedUpstreams, reduceWeights } from './weights.js';
 import type { CaddyFeatures } from './features.js';
 
@@ -23,6 +28,8 @@ export const WAKE_HEADER = 'X-Tenement-Wake';
 export const WAKE_KEY_HEADER = 'X-Tenement-Wake-Key';
 /** `@id` of the small object holding the route tree's version (a cheap drift check reads only it). */
 export const VERSION_ID = 'tenement-version';
+/** `@id` of the subroute after the host lookup: everything but the lookup, the version included. */
+export const ROUTES_ID = 'tenement-routes';
 /** Request variables set by the instance lookup; the version rides along in the same handler. */
 export const VARS = { gate: 'tenement_gate', dial: 'tenement_dial', version: 'tenement_routes' } as const;
 /** Placeholders the host lookup fills (evaluated lazily, only when read). */
@@ -196,8 +203,12 @@ function instanceRoutes(state: RoutingState, timeoutSec: number): CaddyRoute[] {
   ];
 }
 
-function serviceHandler(state: RoutingState, service: RouteService): CaddyJson {
-  const members = state.instances.filter((i) => i.service === service.name && i.weight > 0);
+/** The weighted members of a service, in the tree's order. */
+function membersOf(state: RoutingState, service: RouteService): RouteInstance[] {
+  return state.instances.filter((i) => i.service === service.name && i.weight > 0);
+}
+
+function serviceHandler(state: RoutingState, service: RouteService, members: RouteInstance[]): CaddyJson {
   if (members.length === 0) return unavailable(`no instance of ${service.name} takes traffic (weights are all 0, or none is spawned)`);
   const weighted = members.map((m) => ({ dial: dial(m.port), weight: m.weight }));
   let upstreams: CaddyJson[];
@@ -242,20 +253,102 @@ function pathMatchers(prefix: string): string[] {
   return p === '' ? ['/*'] : [p, `${p}/*`];
 }
 
-/** The tree's version: a hash of everything else in it, so a small read tells whether Caddy has it. */
-function versionOf(route: CaddyRoute): string {
-  return createHash('sha256').update(JSON.stringify(route)).digest('base64url').slice(0, 22);
+const hash = (json: string) => createHash('sha256').update(json).digest('base64url').slice(0, 11);
+
+/**
+ * The tree's version: `<frame>.<routes>`, a hash of everything outside the ROUTES_ID subroute (the
+ * host lookup above all), then of the subroute itself, so a small read tells whether Caddy has the
+ * tree, and two versions tell whether only the subroute differs.
+ */
+function versionOf(frame: CaddyRoute | string, routes: CaddyJson): string {
+  return `${typeof frame === 'string' ? frame : hash(JSON.stringify(frame))}.${hash(JSON.stringify(routes))}`;
 }
 
 /** The version stored in a route built by buildTenementRoute (undefined for anything else). */
 export function routeVersion(route: CaddyRoute | undefined): string | undefined {
-  const vars = route?.handle.find((h) => h['@id'] === VERSION_ID);
+  const first = (routesPart(route)?.routes as CaddyRoute[] | undefined)?.[0];
+  const vars = first?.handle.find((h) => h['@id'] === VERSION_ID);
   const v = vars?.[VARS.version];
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Every route tenement serves, as one route object to PATCH at /id/tenement. */
-export function buildTenementRoute(given: RoutingState): CaddyRoute {
+/** The ROUTES_ID subroute of a route built by buildTenementRoute. */
+export function routesPart(route: CaddyRoute | undefined): CaddyJson | undefined {
+  return route?.handle.find((h) => h['@id'] === ROUTES_ID);
+}
+
+/**
+ * True when two built trees differ at most inside their ROUTES_ID subroute (same host lookup,
+ * match and handlers around it): replacing that subroute turns one into the other.
+ */
+export function sameFrame(a: CaddyRoute, b: CaddyRoute): boolean {
+  const fa = frameHash(a);
+  return fa !== undefined && fa === frameHash(b);
+}
+
+function frameHash(route: CaddyRoute | undefined): string | undefined {
+  return routeVersion(route)?.split('.')[0];
+}
+
+/**
+ * The host lookup of `previous` when it maps exactly these instances (ordered) to the same ports:
+ * a weight change at a thousand instances then rebuilds, hashes and compares none of it.
+ */
+function sameLookup(previous: CaddyRoute | undefined, domain: string, instances: RouteInstance[]): CaddyJson | undefined {
+  const lookup = previous?.handle[0];
+  const mappings = lookup?.mappings as Array<{ input: string; outputs: string[] }> | undefined;
+  if (lookup?.handler !== 'map' || !Array.isArray(mappings) || mappings.length !== instances.length) return undefined;
+  for (let k = 0; k < instances.length; k++) {
+    const i = instances[k]!;
+    const m = mappings[k]!;
+    // Service and id are DNS labels: the host names both, so it and the port decide the entry.
+    if (m.input !== instanceHost(domain, i.service, i.id) || m.outputs[1] !== dial(i.port)) return undefined;
+  }
+  return lookup;
+}
+
+/** A service's handler in a built tree, with what it was built from (see ServiceHandlers). */
+interface BuiltHandler {
+  from: string;
+  handler: CaddyJson;
+}
+
+/** The service handlers of each tree built here: the next build reuses those whose inputs are unchanged. */
+const handlersOf = new WeakMap<CaddyRoute, Map<string, BuiltHandler>>();
+
+/**
+ * Service handlers for one build. A service of a thousand members costs ~1 ms to build; a weight
+ * change of another service then reuses it from the previous tree instead.
+ */
+class ServiceHandlers {
+  readonly built = new Map<string, BuiltHandler>();
+  private readonly context: string;
+
+  constructor(
+    private readonly state: RoutingState,
+    private readonly previous: Map<string, BuiltHandler> | undefined,
+  ) {
+    // Everything a service handler depends on besides the service and its members.
+    this.context = JSON.stringify([state.features, state.gateDir, state.controllerDial, state.wakeKey]);
+  }
+
+  of(service: RouteService): CaddyJson {
+    const known = this.built.get(service.name);
+    if (known) return known.handler;
+    const members = membersOf(this.state, service);
+    const from = `${this.context}|${service.name}|${service.requestTimeoutSec}|${members.map((m) => `${m.id}:${m.port}:${m.weight}`).join(',')}`;
+    const old = this.previous?.get(service.name);
+    const made = old?.from === from ? old : { from, handler: serviceHandler(this.state, service, members) };
+    this.built.set(service.name, made);
+    return made.handler;
+  }
+}
+
+/**
+ * Every route tenement serves, as one route object to PATCH at /id/tenement. `previous` (a tree
+ * built here before) only saves work: the result is the same with or without it.
+ */
+export function buildTenementRoute(given: RoutingState, previous?: CaddyRoute): CaddyRoute {
   const d = given.domain;
   const services = new Map(given.services.map((s) => [s.name, s]));
   // One order for everything built from the list, so equal states give byte-equal trees.
@@ -264,23 +357,24 @@ export function buildTenementRoute(given: RoutingState): CaddyRoute {
     // Code-point order (names are DNS labels): localeCompare costs milliseconds at a thousand.
     .sort((a, b) => (a.service === b.service ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.service < b.service ? -1 : 1));
   const state: RoutingState = { ...given, instances };
+  const handlers = new ServiceHandlers(state, previous ? handlersOf.get(previous) : undefined);
   const longestTimeout = Math.max(30, ...state.services.map((s) => s.requestTimeoutSec));
   const routes: CaddyRoute[] = [...instanceRoutes(state, longestTimeout)];
 
   // Root-domain path overrides first: they are more specific than the root domain itself.
   for (const [prefix, name] of Object.entries(state.routing.path).sort(([a], [b]) => b.length - a.length)) {
     const svc = services.get(name);
-    if (svc) routes.push(hostRoute([d], serviceHandler(state, svc), { path: pathMatchers(prefix) }));
+    if (svc) routes.push(hostRoute([d], handlers.of(svc), { path: pathMatchers(prefix) }));
   }
   for (const svc of [...services.values()].sort((a, b) => a.name.localeCompare(b.name))) {
-    routes.push(hostRoute([serviceHost(d, svc.name)], serviceHandler(state, svc)));
+    routes.push(hostRoute([serviceHost(d, svc.name)], handlers.of(svc)));
   }
   for (const [label, name] of Object.entries(state.routing.subdomain).sort()) {
     const svc = services.get(name);
-    if (svc) routes.push(hostRoute([`${label}.${d}`], serviceHandler(state, svc)));
+    if (svc) routes.push(hostRoute([`${label}.${d}`], handlers.of(svc)));
   }
   const def = state.routing.default ? services.get(state.routing.default) : undefined;
-  routes.push(hostRoute([d], def ? serviceHandler(state, def) : apiHandler(state)));
+  routes.push(hostRoute([d], def ? handlers.of(def) : apiHandler(state)));
   // Anything else under the domain: a clear 404 rather than falling through to other sites or hanging.
   routes.push({ handle: [notFound(`no tenement instance or service serves this host\n`)] });
 
@@ -292,13 +386,16 @@ export function buildTenementRoute(given: RoutingState): CaddyRoute {
     [VARS.dial]: LOOKUP.dial,
     [VARS.version]: '',
   };
-  const route: CaddyRoute = {
-    '@id': TENEMENT_ROUTE_ID,
-    match: [{ host: [d, `*.${d}`, `*.*.${d}`] }],
-    handle: [instanceLookup(state, instances), vars, { handler: 'subroute', routes }],
-    terminal: true,
-  };
-  vars[VARS.version] = versionOf(route);
+  const subroute: CaddyJson = { '@id': ROUTES_ID, handler: 'subroute', routes: [{ handle: [vars] }, ...routes] };
+  const match = [{ host: [d, `*.${d}`, `*.*.${d}`] }];
+  // The frame is the same as previous's when its match and lookup are: its hash is kept too.
+  const kept = isDeepStrictEqual(previous?.match, match) ? sameLookup(previous, d, instances) : undefined;
+  const keptHash = kept ? frameHash(previous) : undefined;
+  const lookup = keptHash !== undefined ? kept! : instanceLookup(state, instances);
+  const frame: CaddyRoute = { '@id': TENEMENT_ROUTE_ID, match, handle: [lookup], terminal: true };
+  vars[VARS.version] = versionOf(keptHash ?? frame, subroute);
+  const route = { ...frame, handle: [lookup, subroute] };
+  handlersOf.set(route, handlers.built);
   return route;
 }
 

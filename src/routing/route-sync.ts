@@ -110,14 +110,14 @@ export class RouteSync {
     return this.running;
   }
 
-  private async pushIfChanged(force = false): Promise<void> {
+  private async pushIfChanged(): Promise<void> {
     if (this.stopped) return;
     const route = this.opts.build();
-    if (!force && this.pushed && this.same(route, this.pushed)) {
+    if (this.pushed && this.same(route, this.pushed)) {
       this.markInSync(this.pushed);
       return;
     }
-    if (!this.pushed && !force) {
+    if (!this.pushed) {
       // After a controller restart Caddy usually has exactly these routes already: adopting them
       // instead of re-pushing spares every tenant a reload.
       const current = await this.opts.target.read().catch(() => undefined);
@@ -129,7 +129,8 @@ export class RouteSync {
     }
     const t0 = performance.now();
     try {
-      await this.opts.target.write(route);
+      // What Caddy holds, when known: the target may then send only the part that changed.
+      await this.opts.target.write(route, this.pushed);
       const ms = performance.now() - t0;
       this.pushed = route;
       this.generation++;

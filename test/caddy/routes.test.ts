@@ -3,7 +3,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASELINE, featuresFromVersion } from '../../caddy/features.js';
-import { buildTenementRoute, CONTROLLER_IDLE_SEC, routeVersion, VERSION_ID, type CaddyJson, type CaddyRoute, type RoutingState } from '../../caddy/routes.js';
+import {
+  buildTenementRoute,
+  CONTROLLER_IDLE_SEC,
+  ROUTES_ID,
+  routesPart,
+  routeVersion,
+  sameFrame,
+  VERSION_ID,
+  type CaddyJson,
+  type CaddyRoute,
+  type RoutingState,
+} from '../../caddy/routes.js';
 import { CONTROLLER_KEEPALIVE_MS } from '../../src/controller/http-front.js';
 
 const KEY = 'k3y';
@@ -100,8 +111,14 @@ function tree(mappings: Array<[string, string, string, string]>, routes: unknown
         mappings: mappings.map(([input, ...outputs]) => ({ input, outputs })),
         defaults: ['', '', ''],
       },
-      { '@id': VERSION_ID, handler: 'vars', tenement_gate: '{tenement.gate}', tenement_dial: '{tenement.dial}', tenement_routes: routeVersion(built) },
-      { handler: 'subroute', routes },
+      {
+        '@id': ROUTES_ID,
+        handler: 'subroute',
+        routes: [
+          { handle: [{ '@id': VERSION_ID, handler: 'vars', tenement_gate: '{tenement.gate}', tenement_dial: '{tenement.dial}', tenement_routes: routeVersion(built) }] },
+          ...routes,
+        ],
+      },
     ],
     terminal: true,
   } as CaddyRoute;
@@ -226,7 +243,7 @@ test('the route tree does not grow per instance beyond one lookup entry', () => 
   const many = (n: number) => buildTenementRoute(state({ instances: Array.from({ length: n }, (_, i) => ({ service: 'api', id: `i${i}`, port: 30000 + i, weight: 0 })) }));
   const small = many(1);
   const large = many(1000);
-  const sub = (r: CaddyRoute) => (r.handle[2] as { routes: unknown[] }).routes.length;
+  const sub = (r: CaddyRoute) => (routesPart(r) as { routes: unknown[] }).routes.length;
   assert.equal(sub(large), sub(small), 'same number of routes at 1 and 1,000 instances');
   assert.equal((large.handle[0] as { mappings: unknown[] }).mappings.length, 1000);
 });
@@ -236,11 +253,71 @@ test('the version changes with any change of the tree and only then', () => {
   const same = buildTenementRoute(state({ instances: [{ service: 'api', id: 'a', port: 30001, weight: 100 }] }));
   const weight = buildTenementRoute(state({ instances: [{ service: 'api', id: 'a', port: 30001, weight: 0 }] }));
   const port = buildTenementRoute(state({ instances: [{ service: 'api', id: 'a', port: 30002, weight: 100 }] }));
-  assert.match(routeVersion(a) ?? '', /^[\w-]{22}$/);
+  assert.match(routeVersion(a) ?? '', /^[\w-]{11}\.[\w-]{11}$/);
   assert.equal(routeVersion(a), routeVersion(same));
   assert.notEqual(routeVersion(a), routeVersion(weight));
   assert.notEqual(routeVersion(a), routeVersion(port));
   assert.equal(routeVersion({ handle: [] }), undefined);
+});
+
+test('two trees differ only inside the routes subroute exactly when no instance came, went or moved', () => {
+  const inst = (over: Partial<RoutingState['instances'][number]> = {}) => ({ service: 'api', id: 'a', port: 30001, weight: 100, ...over });
+  const a = buildTenementRoute(state({ instances: [inst()] }));
+  const weight = buildTenementRoute(state({ instances: [inst({ weight: 0 })] }));
+  const routing = buildTenementRoute(state({ instances: [inst()], routing: { default: 'api', subdomain: {}, path: {} } }));
+  assert.ok(sameFrame(a, weight), 'a weight change');
+  assert.ok(sameFrame(a, routing), 'a [routing] change');
+  assert.deepEqual({ ...weight, handle: [weight.handle[0]] }, { ...a, handle: [a.handle[0]] }, 'then everything outside the subroute is equal');
+  for (const [what, other] of [
+    ['a moved port', state({ instances: [inst({ port: 30002 })] })],
+    ['a new instance', state({ instances: [inst(), inst({ id: 'b', port: 30002 })] })],
+    ['a removed instance', state()],
+    ['another domain', state({ instances: [inst()], domain: 'example.org' })],
+  ] as const) {
+    assert.equal(sameFrame(a, buildTenementRoute(other)), false, what);
+  }
+  assert.equal(sameFrame({ handle: [] }, { handle: [] }), false, 'trees without a version are never taken as equal');
+});
+
+/** The handler of a service's own host route in a built tree. */
+function serviceRoute(tree: CaddyRoute, service: string): CaddyJson | undefined {
+  const routes = (routesPart(tree) as { routes: CaddyRoute[] }).routes;
+  return routes.find((r) => (r.match?.[0]?.host as string[] | undefined)?.[0] === `${service}.example.com`)?.handle[0];
+}
+
+test('a tree built from the previous one is the tree built from scratch, and shares what did not change', () => {
+  const many = (over: (i: number) => Partial<RoutingState['instances'][number]> = () => ({})) =>
+    Array.from({ length: 50 }, (_, i) => ({ service: i % 2 ? 'api' : 'docs', id: `i${i}`, port: 30000 + i, weight: 100, ...over(i) }));
+  const states: Array<[string, RoutingState]> = [
+    ['start', state({ instances: many() })],
+    ['a weight of api', state({ instances: many((i) => (i === 1 ? { weight: 0 } : {})) })],
+    ['a weight of docs', state({ instances: many((i) => (i === 1 ? { weight: 0 } : i === 2 ? { weight: 30 } : {})) })],
+    ['a moved port', state({ instances: many((i) => (i === 3 ? { port: 31000 } : {})) })],
+    ['one instance fewer', state({ instances: many().slice(1) })],
+    [
+      'another request timeout',
+      state({
+        instances: many(),
+        services: [
+          { name: 'api', health: '/health', healthIntervalSec: 10, requestTimeoutSec: 5 },
+          { name: 'docs', health: undefined, healthIntervalSec: 10, requestTimeoutSec: 60 },
+        ],
+      }),
+    ],
+    ['Caddy 2.7 features', state({ instances: many(), features: featuresFromVersion('v2.7.6') })],
+    ['another controller address', state({ instances: many(), controllerDial: '127.0.0.1:9090' })],
+    ['another domain', state({ instances: many(), domain: 'example.org' })],
+    ['a [routing] default', state({ instances: many(), routing: { default: 'docs', subdomain: {}, path: {} } })],
+  ];
+  let previous: CaddyRoute | undefined;
+  for (const [what, s] of states) {
+    const fresh = buildTenementRoute(s);
+    const built = buildTenementRoute(s, previous);
+    assert.deepEqual(built, fresh, `${what}: the same tree`);
+    if (previous && what.startsWith('a weight')) assert.equal(built.handle[0], previous.handle[0], `${what}: the host lookup is reused`);
+    if (previous && what === 'a weight of docs') assert.equal(serviceRoute(built, 'api'), serviceRoute(previous, 'api'), "api's handler is reused");
+    previous = built;
+  }
 });
 
 test('Caddy keeps idle connections to the controller for less time than the controller does, so Caddy always closes first', () => {
