@@ -71,7 +71,7 @@ function rows(one: ScaleFigures, many: ScaleFigures, sandbox: SandboxCost | null
       at1: '-',
       atN:
         many.churnPushMs !== undefined && many.churnRawLoadMs !== undefined
-          ? `${r2(many.churnPushMs / many.churnRawLoadMs)} (${ms(many.churnPushMs)}/${ms(many.churnRawLoadMs)}; ${many.churnCycles} cycles)`
+          ? `${r2(many.churnPushMs / many.churnRawLoadMs)} (${ms(many.churnPushMs)}/${ms(many.churnRawLoadMs)}; ${many.churnCycles} cycles, ${many.churnFailures} failed)`
           : '-',
       goal: '<= 1.2x',
       ratio: many.churnPushMs !== undefined && many.churnRawLoadMs !== undefined ? many.churnPushMs / many.churnRawLoadMs / 1.2 : undefined,

@@ -57,6 +57,11 @@ export interface ScaleFigures {
   churnRawLoadMs: number | undefined;
   /** Sleep/wake cycles completed while the churn figures were measured. */
   churnCycles: number;
+  /**
+   * Churn requests that failed (each a new connection): on Caddy 2.6 a reload can reset a
+   * connection it has just accepted, and every weight change is a reload.
+   */
+  churnFailures: number;
   spawnMs: number | undefined;
   bareSpawnMs: number | undefined;
   wakeAllOk: number;
@@ -232,12 +237,17 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
   const calm = await pushes();
   let churn: { push: number; raw: number } | undefined;
   let churnCycles = 0;
+  let churnFailures = 0;
   const churners = ids.slice(0, Math.min(4, ids.length));
   if (churners.length > 0) {
     let stop = false;
     const cycle = async (id: string) => {
       while (!stop) {
-        await s.request(`${id}.py.${s.domain}`, '/', { fresh: true, timeoutMs: 60_000 });
+        const ok = await s.request(`${id}.py.${s.domain}`, '/', { fresh: true, timeoutMs: 60_000 }).then(
+          (r) => r.statusCode === 200,
+          () => false,
+        );
+        if (!ok) churnFailures++;
         await c.supervisor.sleep({ service: 'py', id });
         churnCycles++;
       }
@@ -299,6 +309,7 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
     churnPushMs: churn?.push,
     churnRawLoadMs: churn?.raw,
     churnCycles,
+    churnFailures,
     spawnMs,
     bareSpawnMs,
     wakeAllOk,
