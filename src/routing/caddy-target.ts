@@ -84,6 +84,8 @@ export class ManagedTarget implements CaddyTarget {
     // on starts with these routes (one restarted in between is found out of date by the drift
     // check and pushed again). Saving first cost every push ~1 ms on the event loop at 1,000 instances.
     const saving = this.caddy.saveConfigAsync(json);
+    // Its failure is reported below, after the PATCH; meanwhile it must not count as unhandled.
+    saving.catch(() => undefined);
     let applied = false;
     if (held && outside === this.loadedOutside && sameFrame(held, route)) {
       // Any failure (Caddy restarted without the route, a 404 on the id) falls back to a full load.

@@ -79,24 +79,32 @@ async function holds(f: Fixture, target: ManagedTarget, route: CaddyRoute): Prom
   assert.deepEqual(JSON.parse(fs.readFileSync(f.caddy.paths.configFile, 'utf8')), want, 'the config saved for a restarted Caddy');
 }
 
-test('a weight change reaches a managed Caddy as one PATCH of the routes subroute; a new instance as one /load', async (t) => {
-  const f = await fixture(t);
+/** Instance app:a at weight `weight`, on the fixture's app. */
+const memberA = (f: Fixture, weight: number): RouteInstance => ({ service: 'app', id: 'a', port: f.appPort, weight });
+
+/** A managed Caddy started and loaded by a target with app:a at weight 0. */
+async function loadedWithA(f: Fixture): Promise<{ target: ManagedTarget; off: CaddyRoute }> {
   const target = f.target();
-  const a = (weight: number) => ({ service: 'app', id: 'a', port: f.appPort, weight });
-  const off = buildTenementRoute(f.state([a(0)]));
+  const off = buildTenementRoute(f.state([memberA(f, 0)]));
   await f.caddy.ensure(target.config(off));
   await target.write(off);
+  return { target, off };
+}
+
+test('a weight change reaches a managed Caddy as one PATCH of the routes subroute; a new instance as one /load', async (t) => {
+  const f = await fixture(t);
+  const { target, off } = await loadedWithA(f);
   assert.deepEqual(f.calls, ['POST /load'], 'nothing known of what Caddy holds: the whole config');
   assert.equal((await get(f, 'app.localhost')).status, 503, 'no member takes traffic yet');
 
-  const on = buildTenementRoute(f.state([a(100)]), off);
+  const on = buildTenementRoute(f.state([memberA(f, 100)]), off);
   await target.write(on, off);
   assert.deepEqual(f.calls.slice(1), ['PATCH /id/tenement-routes'], 'a weight change: only the subroute');
   await holds(f, target, on);
   assert.deepEqual(await get(f, 'app.localhost'), { status: 200, body: `app ${f.appPort}` }, 'the service host now reaches the member');
   assert.deepEqual(await get(f, 'a.app.localhost'), { status: 200, body: `app ${f.appPort}` }, 'and the instance host still does');
 
-  const more = buildTenementRoute(f.state([a(100), { service: 'app', id: 'b', port: f.appPort, weight: 0 }]), on);
+  const more = buildTenementRoute(f.state([memberA(f, 100), { service: 'app', id: 'b', port: f.appPort, weight: 0 }]), on);
   await target.write(more, on);
   assert.deepEqual(f.calls.slice(2), ['POST /load'], 'a new instance changes the host lookup: the whole config');
   await holds(f, target, more);
@@ -105,17 +113,13 @@ test('a weight change reaches a managed Caddy as one PATCH of the routes subrout
 
 test('a PATCH that Caddy cannot take (its config was replaced behind tenement) falls back to a /load in the same write', async (t) => {
   const f = await fixture(t);
-  const target = f.target();
-  const a = (weight: number) => ({ service: 'app', id: 'a', port: f.appPort, weight });
-  const off = buildTenementRoute(f.state([a(0)]));
-  await f.caddy.ensure(target.config(off));
-  await target.write(off);
+  const { target, off } = await loadedWithA(f);
   // Someone loads a config without tenement's route (same admin endpoint, so it stays reachable).
   const bare = target.config({ handle: [{ handler: 'static_response', body: 'not tenement' }] });
   await f.caddy.admin.load(bare);
   assert.equal((await get(f, 'app.localhost')).body, 'not tenement');
 
-  const on = buildTenementRoute(f.state([a(100)]), off);
+  const on = buildTenementRoute(f.state([memberA(f, 100)]), off);
   f.calls.length = 0;
   await target.write(on, off);
   assert.deepEqual(f.calls, ['PATCH /id/tenement-routes', 'POST /load']);
@@ -125,12 +129,8 @@ test('a PATCH that Caddy cannot take (its config was replaced behind tenement) f
 
 test('a target that has not loaded the whole config itself (a new controller) loads it, even when told what Caddy holds', async (t) => {
   const f = await fixture(t);
-  const a = (weight: number) => ({ service: 'app', id: 'a', port: f.appPort, weight });
-  const off = buildTenementRoute(f.state([a(0)]));
-  const first = f.target();
-  await f.caddy.ensure(first.config(off));
-  await first.write(off);
-  const on = buildTenementRoute(f.state([a(100)]), off);
+  const { off } = await loadedWithA(f);
+  const on = buildTenementRoute(f.state([memberA(f, 100)]), off);
   const next = f.target();
   f.calls.length = 0;
   await next.write(on, off);
