@@ -65,8 +65,9 @@ test('a pass skips instances that have not run since their last measurement (sle
     fs.writeFileSync(path.join(inst, 'f'), 'xx');
     await meter.measureAll();
     assert.equal(used(), 1, 'an instance that has not run is not walked again');
-    // Running: measured at every pass, and once more after it stopped.
-    Object.assign(now, { pid: 4242, startedAt: Date.now() });
+    // Running: measured at every pass, and once more after it stopped. Started a while ago: a start
+    // in the same millisecond as a later measurement would count as "ran since" it (>=, on purpose).
+    Object.assign(now, { pid: 4242, startedAt: Date.now() - 1000 });
     await meter.measureAll();
     assert.equal(used(), 2);
     fs.writeFileSync(path.join(inst, 'f'), 'xxx');
