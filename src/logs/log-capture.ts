@@ -16,6 +16,7 @@
 // mid-line still gets its last words indexed). The offset is written right after the lines it
 // covers, in a separate statement: a crash between the two re-indexes that one chunk (lines are
 // never lost, at worst duplicated).
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { LogLevel, LogStore, LogStream } from '../store/log-store.js';
@@ -45,6 +46,11 @@ export interface LogCaptureOptions {
   maxLineBytes?: number;
   /** Bytes read and stored per step. Default 256 KiB. */
   chunkBytes?: number;
+  /**
+   * How far one pass follows a file that grows while it is read, beyond the size it found.
+   * Default 8 MiB (about a second of indexing).
+   */
+  followBytes?: number;
   /**
    * After the first pass, follow only the files of instances named by noteInstance() as live, plus
    * those of stopped ones until their last bytes are indexed: a thousand sleeping instances then
@@ -86,6 +92,7 @@ export class LogCapture {
   private readonly partialFlushMs: number;
   private readonly maxLineBytes: number;
   private readonly chunkBytes: number;
+  private readonly followBytes: number;
   private readonly now: () => number;
   private readonly files = new Map<string, FileState>();
   private timer: NodeJS.Timeout | undefined;
@@ -103,6 +110,7 @@ export class LogCapture {
     this.partialFlushMs = opts.partialFlushMs ?? 2000;
     this.maxLineBytes = opts.maxLineBytes ?? 16 * 1024;
     this.chunkBytes = Math.max(opts.chunkBytes ?? 256 * 1024, this.maxLineBytes);
+    this.followBytes = opts.followBytes ?? 8 * 1024 * 1024;
     this.now = opts.now ?? Date.now;
   }
 
@@ -239,75 +247,136 @@ export class LogCapture {
       state.lastSize = stat.size;
       state.sizeChangedAt = now;
     }
-    if (stat.size === state.offset) return 0;
+    if (stat.size === state.offset && !this.capDue(state, stat.size, now, stat.mtimeMs)) return 0;
 
     // Lines carry no timestamp of their own; the file's mtime is when the newest of them was
     // written, which is exact while following and the best bound for a backlog.
     const at = Math.min(now, Math.round(stat.mtimeMs));
-    const quiet = now - state.sizeChangedAt >= this.partialFlushMs;
+    let quiet = now - state.sizeChangedAt >= this.partialFlushMs;
     let total = 0;
+    let end = stat.size;
+    let grown = 0;
+    /** The pass stopped with bytes left because the file grew faster than it was read. */
+    let behind = false;
     const fh = await fsp.open(f.file, 'r');
     try {
       const buf = Buffer.allocUnsafe(this.chunkBytes);
       while (!this.closing) {
-        const want = Math.min(this.chunkBytes, stat.size - state.offset);
-        if (want <= 0) break;
+        if (state.offset >= end) {
+          // A tenant writing while this pass reads (a burst, a stack trace storm) is followed to
+          // the end of what it wrote, within a budget: judging the file half read would empty it
+          // with unindexed lines in it, or leave the burst for later passes.
+          const size = (await fh.stat()).size;
+          if (size <= end) break;
+          const more = Math.min(size - end, this.followBytes - grown);
+          if (more <= 0) {
+            behind = true;
+            break;
+          }
+          grown += more;
+          end += more;
+          quiet = false;
+          state.lastSize = size;
+          state.sizeChangedAt = now;
+        }
+        const want = Math.min(this.chunkBytes, end - state.offset);
         const { bytesRead } = await fh.read(buf, 0, want, state.offset);
         if (bytesRead === 0) break;
-        const chunk = buf.subarray(0, bytesRead);
-        const consumed = this.completePart(chunk, quiet && state.offset + bytesRead >= stat.size);
-        if (consumed === 0) break;
-        const lines = this.toLines(f, chunk.subarray(0, consumed), at, state);
-        const stored = this.opts.store.append(lines);
-        this.opts.store.setOffset(f.file, state.offset + consumed, now);
-        state.offset += consumed;
-        total += stored.length;
-        if (stored.length > 0) {
-          this.opts.feed?.publish(stored);
-          this.opts.metrics?.observeLogLines({ service: f.service, instance: f.instance }, stored.length);
-        }
+        const stored = this.index(f, state, buf.subarray(0, bytesRead), quiet && state.offset + bytesRead >= end, at, now);
+        if (stored < 0) break;
+        total += stored;
       }
     } finally {
       await fh.close();
     }
-    if (!this.closing) await this.capFile(f, state, now, stat.mtimeMs);
+    // The budget can also run out in the middle of a line, which then ends the loop as partial.
+    if (grown >= this.followBytes) behind = true;
+    if (!this.closing) total += this.capFile(f, state, now, at, behind);
     return total;
+  }
+
+  /**
+   * Indexes the complete lines at the start of `chunk` (read at state.offset) and moves the offset
+   * past them. Returns the lines stored, or -1 when the chunk holds no complete line yet.
+   */
+  private index(f: LogFile, state: FileState, chunk: Buffer, flushPartial: boolean, at: number, now: number): number {
+    const consumed = this.completePart(chunk, flushPartial);
+    if (consumed === 0) return -1;
+    const lines = this.toLines(f, chunk.subarray(0, consumed), at, state);
+    const stored = this.opts.store.append(lines);
+    this.opts.store.setOffset(f.file, state.offset + consumed, now);
+    state.offset += consumed;
+    if (stored.length > 0) {
+      this.opts.feed?.publish(stored);
+      this.opts.metrics?.observeLogLines({ service: f.service, instance: f.instance }, stored.length);
+    }
+    return stored.length;
+  }
+
+  /** Whether a file of this size and age is due to be emptied (issue 11 #7). */
+  private capDue(state: FileState, size: number, now: number, mtimeMs: number): boolean {
+    const limits = this.opts.fileLimits?.();
+    if (!limits || size === 0) return false;
+    return size >= limits.maxBytes || (limits.maxAgeMs > 0 && now - mtimeMs >= limits.maxAgeMs && size === state.offset);
   }
 
   /**
    * Keeps a captured file from growing without bound (issue 11 #7). The tenant holds the file open
    * with O_APPEND, so it cannot be renamed away (the tenant would keep writing to the old name);
    * it is truncated in place instead, and the tenant's next write lands at the new end, 0. Only
-   * once everything in it is indexed: the store keeps the lines (under log_retention_*). A file
-   * that outgrows twice the cap while never caught up (a tenant writing faster than indexing) is
-   * truncated anyway, and the unindexed bytes are reported.
+   * once everything in it is indexed: the store keeps the lines (under log_retention_*).
+   *
+   * Nothing tells a truncate to keep bytes written since the last look, so the last look and the
+   * truncate are made back to back, synchronously, after indexing (also synchronously) whatever
+   * arrived since the pass's last read: a line written in the microseconds between them is the
+   * only one that can be lost. A file that is at least twice the cap while the pass could not
+   * follow it (a tenant writing faster than indexing, for longer than the pass's budget) is
+   * emptied anyway, and the unindexed bytes are reported. Returns the lines indexed here.
    */
-  private async capFile(f: LogFile, state: FileState, now: number, mtimeMs: number): Promise<void> {
+  private capFile(f: LogFile, state: FileState, now: number, at: number, behind: boolean): number {
     const limits = this.opts.fileLimits?.();
-    if (!limits) return;
-    const size = (await fsp.stat(f.file).catch(() => undefined))?.size;
-    if (size === undefined || size === 0) return;
-    const caughtUp = size === state.offset;
-    const tooBig = size >= limits.maxBytes;
-    const tooOld = limits.maxAgeMs > 0 && now - mtimeMs >= limits.maxAgeMs;
-    if (!(caughtUp && (tooBig || tooOld)) && !(size >= 2 * limits.maxBytes)) return;
-    await fsp.truncate(f.file, 0);
-    const dropped = size - state.offset;
-    state.offset = 0;
-    state.lastSize = 0;
-    state.sizeChangedAt = now;
-    this.opts.store.setOffset(f.file, 0, now);
-    if (dropped > 0) {
-      this.opts.log.warn('instance log file reached twice log_file_max_mb before it could be indexed; emptied it, losing unindexed output', {
-        file: f.file,
-        droppedBytes: dropped,
-      });
-    } else {
-      this.opts.log.info('emptied an instance log file (its lines are in the log store)', {
-        file: f.file,
-        bytes: size,
-        reason: tooBig ? 'log_file_max_mb' : 'log_file_max_age_days',
-      });
+    if (!limits) return 0;
+    let fd: number;
+    try {
+      fd = fs.openSync(f.file, 'r+');
+    } catch {
+      return 0; // gone or unreadable: the next pass says so if it still is
+    }
+    let indexed = 0;
+    try {
+      let st = fs.fstatSync(fd);
+      if (st.ino !== state.ino || !this.capDue(state, st.size, now, st.mtimeMs)) return 0;
+      const tail = Buffer.allocUnsafe(this.chunkBytes);
+      for (let tries = 0; tries < 3 && st.size > state.offset && st.size - state.offset <= this.chunkBytes; tries++) {
+        const bytesRead = fs.readSync(fd, tail, 0, st.size - state.offset, state.offset);
+        const stored = this.index(f, state, tail.subarray(0, bytesRead), false, at, now);
+        if (stored < 0) break;
+        indexed += stored;
+        st = fs.fstatSync(fd);
+      }
+      const caughtUp = st.size === state.offset;
+      if (!caughtUp && !(behind && st.size >= 2 * limits.maxBytes)) return indexed;
+      fs.ftruncateSync(fd, 0);
+      const dropped = st.size - state.offset;
+      state.offset = 0;
+      state.lastSize = 0;
+      state.sizeChangedAt = now;
+      this.opts.store.setOffset(f.file, 0, now);
+      if (dropped > 0) {
+        this.opts.log.warn('instance log file reached twice log_file_max_mb while its tenant wrote faster than it could be indexed; emptied it, losing unindexed output', {
+          file: f.file,
+          droppedBytes: dropped,
+        });
+      } else {
+        this.opts.log.info('emptied an instance log file (its lines are in the log store)', {
+          file: f.file,
+          bytes: st.size,
+          reason: st.size >= limits.maxBytes ? 'log_file_max_mb' : 'log_file_max_age_days',
+        });
+      }
+      return indexed;
+    } finally {
+      fs.closeSync(fd);
     }
   }
 

@@ -142,3 +142,94 @@ describe('LogCapture', () => {
     assert.equal(all().length, 0);
   });
 });
+
+describe('LogCapture: capping the captured files (log_file_max_mb, log_file_max_age_days)', () => {
+  const KB = 1024;
+  const filler = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag} ${i} ${'x'.repeat(80)}\n`).join('');
+
+  it('follows a file that grows while a pass reads it, indexes all of it, then empties it: nothing lost', async () => {
+    const p = files('api', 'flood');
+    fs.writeFileSync(p.stdoutLog, filler(500, 'first'));
+    // The tenant writes on while the pass stores its first chunk: more than twice the cap in all.
+    let writes = 0;
+    const growing = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'append') {
+          return (lines: Parameters<LogStore['append']>[0]) => {
+            if (writes++ < 3) fs.appendFileSync(p.stdoutLog, filler(500, `burst${writes}`));
+            return target.append(lines);
+          };
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    fs.appendFileSync(p.stdoutLog, '');
+    const capture = new LogCapture({ dataDir: dir, store: growing, log: silentLogger, chunkBytes: 16 * KB, fileLimits: () => ({ maxBytes: 32 * KB, maxAgeMs: 0 }) });
+    await capture.scan();
+    assert.equal(store.query({ limit: 10_000 }).length, 2000, 'every line of the first part and of the three bursts');
+    assert.equal(fs.statSync(p.stdoutLog).size, 0, 'emptied once all of it was indexed');
+    fs.appendFileSync(p.stdoutLog, 'after the cap\n');
+    await capture.scan();
+    assert.deepEqual(texts(store.query({ limit: 1 })), ['after the cap'], 'read from the new start');
+  });
+
+  it('indexes a line written after the pass read to the end, before emptying the file', async () => {
+    const p = files('api', 'late');
+    fs.writeFileSync(p.stdoutLog, filler(100, 'line'));
+    let late = true;
+    const capture = new LogCapture({
+      dataDir: dir,
+      store,
+      log: silentLogger,
+      fileLimits: () => {
+        // Asked first when the pass has read everything and turns to the cap: the tenant writes then.
+        if (late) fs.appendFileSync(p.stdoutLog, 'written just before the cap\n');
+        late = false;
+        return { maxBytes: 4 * KB, maxAgeMs: 0 };
+      },
+    });
+    await capture.scan();
+    assert.equal(fs.statSync(p.stdoutLog).size, 0);
+    assert.equal(store.query({ limit: 1000 }).length, 101);
+    assert.deepEqual(texts(store.query({ limit: 1 })), ['written just before the cap']);
+  });
+
+  it('empties a file twice the cap that grows faster than a pass may follow, reporting what it lost', async () => {
+    const p = files('api', 'firehose');
+    fs.writeFileSync(p.stdoutLog, filler(100, 'start'));
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (msg: string) => void warnings.push(msg) };
+    let writes = 0;
+    const firehose = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'append') {
+          return (lines: Parameters<LogStore['append']>[0]) => {
+            if (writes++ < 20) fs.appendFileSync(p.stdoutLog, filler(100, 'more'));
+            return target.append(lines);
+          };
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const capture = new LogCapture({ dataDir: dir, store: firehose, log, chunkBytes: 16 * KB, followBytes: 16 * KB, fileLimits: () => ({ maxBytes: 8 * KB, maxAgeMs: 0 }) });
+    await capture.scan();
+    assert.equal(fs.statSync(p.stdoutLog).size, 0);
+    assert.ok(store.query({ limit: 10_000 }).length < 2100, 'some lines were dropped');
+    assert.match(warnings.join(), /faster than it could be indexed/);
+  });
+
+  it('leaves a file below the cap alone, and empties a fully indexed one once it is older than the maximum age', async () => {
+    const p = files('api', 'old');
+    fs.writeFileSync(p.stdoutLog, 'an old line\n');
+    let now = Date.now();
+    const capture = new LogCapture({ dataDir: dir, store, log: silentLogger, now: () => now, fileLimits: () => ({ maxBytes: 1024 * KB, maxAgeMs: 60_000 }) });
+    await capture.scan();
+    assert.deepEqual(texts(all()), ['an old line']);
+    await capture.scan();
+    assert.ok(fs.statSync(p.stdoutLog).size > 0, 'not old yet, not big');
+    now += 61_000;
+    await capture.scan();
+    assert.equal(fs.statSync(p.stdoutLog).size, 0, 'emptied on a later pass, once old');
+    assert.deepEqual(texts(all()), ['an old line'], 'its line stays in the store, once');
+  });
+});
