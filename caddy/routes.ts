@@ -26,6 +26,8 @@ import type { CaddyFeatures } from './features.js';
 export const TENEMENT_ROUTE_ID = 'tenement';
 export const WAKE_HEADER = 'X-Tenement-Wake';
 export const WAKE_KEY_HEADER = 'X-Tenement-Wake-Key';
+/** Wake target meaning "the instance the request's Host names, in any case" (not a DNS label, so no instance's). */
+export const WAKE_BY_HOST = '@host';
 /** `@id` of the small object holding the route tree's version (a cheap drift check reads only it). */
 export const VERSION_ID = 'tenement-version';
 /** `@id` of the subroute after the host lookup: everything but the lookup, the version included. */
@@ -375,6 +377,12 @@ export function buildTenementRoute(given: RoutingState, previous?: CaddyRoute): 
   }
   const def = state.routing.default ? services.get(state.routing.default) : undefined;
   routes.push(hostRoute([d], def ? handlers.of(def) : apiHandler(state)));
+  // A Host with upper-case letters that no route above took: host names are case-insensitive, and
+  // Caddy's host matchers ignore case, but the instance lookup compares exactly and Caddy 2.6 has
+  // no lower-case placeholder. Such requests are rare (browsers and DNS send lower case; curl
+  // sends what it is given), so the controller resolves the host itself and forwards them, like a
+  // held request. `{http.request.host}` carries no port.
+  routes.push({ match: [{ vars_regexp: { '{http.request.host}': { pattern: '[A-Z]' } } }], handle: [wakeProxy(state, WAKE_BY_HOST, longestTimeout)] });
   // Anything else under the domain: a clear 404 rather than falling through to other sites or hanging.
   routes.push({ handle: [notFound(`no tenement instance or service serves this host\n`)] });
 

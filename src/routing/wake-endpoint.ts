@@ -4,13 +4,14 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import crypto from 'node:crypto';
-import { WAKE_HEADER, WAKE_KEY_HEADER } from '../../caddy/routes.js';
+import { WAKE_BY_HOST, WAKE_HEADER, WAKE_KEY_HEADER } from '../../caddy/routes.js';
 import type { Config } from '../config/types.js';
 import type { InstanceRecord } from '../store/types.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Logger } from '../util/logger.js';
 import { isDnsLabel } from '../util/instance-key.js';
 import { forward, forwardUpgrade } from './forward.js';
+import type { HostTarget } from './hosts.js';
 
 export interface WakeEndpointDeps {
   key: string;
@@ -18,6 +19,8 @@ export interface WakeEndpointDeps {
   config: () => Config;
   log: Logger;
   onWake?: (record: InstanceRecord, ms: number) => void;
+  /** What a Host header names (routing/hosts.ts): for WAKE_BY_HOST, a host not in lower case. */
+  resolveHost?: (host: string) => HostTarget | undefined;
 }
 
 export function isWakeRequest(req: http.IncomingMessage): boolean {
@@ -64,11 +67,28 @@ export class WakeEndpoint {
   private async resolve(req: http.IncomingMessage): Promise<{ record: InstanceRecord; timeoutMs: number } | { status: number; message: string }> {
     if (!this.authorized(req)) return { status: 403, message: "wake requests are accepted from tenement's Caddy routes only" };
     const target = String(req.headers[WAKE_HEADER.toLowerCase()]);
+    if (target === WAKE_BY_HOST) return this.resolveByHost(req);
     const [service, id, ...rest] = target.split(':');
     if (!service || !isDnsLabel(service) || rest.length > 0 || (id !== undefined && !isDnsLabel(id))) {
       return { status: 400, message: `bad wake target "${target}"` };
     }
     return this.resolveTarget(service, id);
+  }
+
+  /**
+   * A request Caddy could not look up because its Host is not in lower case: the instance (or
+   * service) it names, lower-cased. Counted as activity: the request passes through here, not
+   * straight from Caddy.
+   */
+  private async resolveByHost(req: http.IncomingMessage): Promise<{ record: InstanceRecord; timeoutMs: number } | { status: number; message: string }> {
+    const t = this.deps.resolveHost?.(String(req.headers.host ?? ''));
+    const named = t?.kind === 'instance' ? { service: t.service, id: t.id as string | undefined } : t?.kind === 'service' ? { service: t.service, id: undefined } : undefined;
+    if (!named || !isDnsLabel(named.service) || (named.id !== undefined && !isDnsLabel(named.id))) {
+      return { status: 404, message: 'no tenement instance or service serves this host' };
+    }
+    const r = await this.resolveTarget(named.service, named.id);
+    if (!('status' in r)) this.deps.supervisor.touch({ service: r.record.service, id: r.record.id });
+    return r;
   }
 
   private async resolveTarget(service: string, id: string | undefined): Promise<{ record: InstanceRecord; timeoutMs: number } | { status: number; message: string }> {

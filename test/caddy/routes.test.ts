@@ -79,6 +79,8 @@ const notFound = {
     { handler: 'static_response', status_code: 404, body: 'no tenement instance or service serves this host\n', headers: { 'Content-Type': ['text/plain; charset=utf-8'] } },
   ],
 };
+/** Hosts with upper-case letters go to the controller (the lookup is exact), then the 404. */
+const notFoundTail = (timeoutSec: number) => [{ match: [{ vars_regexp: { '{http.request.host}': { pattern: '[A-Z]' } } }], handle: [wake('@host', timeoutSec)] }, notFound];
 /** A service route: gated by its members' gate files, then round robin over `upstreams`. */
 const serviceHandler = (svc: string, gates: string[], upstreams: string[], timeoutSec: number, selection: CaddyJson = { policy: 'round_robin' }, extra: CaddyJson = {}) => ({
   handler: 'subroute',
@@ -136,7 +138,7 @@ const cases: Array<{ name: string; state: RoutingState; want: (built: CaddyRoute
           { match: [{ host: ['api.example.com'] }], handle: [unavailable('api')], terminal: true },
           { match: [{ host: ['docs.example.com'] }], handle: [unavailable('docs')], terminal: true },
           api,
-          notFound,
+          ...notFoundTail(60),
         ],
         b,
       ),
@@ -169,7 +171,7 @@ const cases: Array<{ name: string; state: RoutingState; want: (built: CaddyRoute
           },
           { match: [{ host: ['docs.example.com'] }], handle: [serviceHandler('docs', ['docs.main'], ['127.0.0.1:30003'], 60)], terminal: true },
           api,
-          notFound,
+          ...notFoundTail(60),
         ],
         b,
       ),
@@ -199,7 +201,7 @@ const cases: Array<{ name: string; state: RoutingState; want: (built: CaddyRoute
             terminal: true,
           },
           { ...api, handle: [{ ...api.handle[0], ...delay }] },
-          notFound,
+          ...notFoundTail(30),
         ],
         b,
       );
@@ -224,7 +226,7 @@ const cases: Array<{ name: string; state: RoutingState; want: (built: CaddyRoute
           { match: [{ host: ['help.example.com'] }], handle: [docs], terminal: true },
           { match: [{ host: ['www.example.com'] }], handle: [docs], terminal: true },
           { match: [{ host: ['example.com'] }], handle: [docs], terminal: true },
-          notFound,
+          ...notFoundTail(60),
         ],
         b,
       );

@@ -50,6 +50,29 @@ test('direct, service, subdomain and path routes reach the right instances; the 
   );
 });
 
+test('a Host in mixed case reaches its instance, awake or asleep (resolved by the controller, since the lookup is exact)', async () => {
+  await withStack(
+    (d) => config(d),
+    async (s) => {
+      const answer = async (host: string) => {
+        const res = await s.request(host, '/case');
+        assert.equal(res.statusCode, 200, `${host}: ${res.body}`);
+        return JSON.parse(res.body) as Answer;
+      };
+      const awake = await answer('Alice.API.localhost');
+      assert.deepEqual([awake.service, awake.id, awake.path, awake.host], ['api', 'alice', '/case', 'Alice.API.localhost']);
+      await s.controller.supervisor.sleep({ service: 'api', id: 'bob' });
+      assert.equal(s.controller.supervisor.get({ service: 'api', id: 'bob' })!.observed, 'asleep');
+      assert.equal((await answer('BOB.api.LOCALHOST')).id, 'bob', 'woken');
+      assert.equal(s.controller.supervisor.get({ service: 'api', id: 'bob' })!.observed, 'running');
+      assert.equal((await answer('API.localhost')).service, 'api', "a service host: Caddy's host matcher ignores case");
+      const unknown = await s.request('Zed.api.localhost');
+      assert.equal(unknown.statusCode, 404);
+      assert.equal(s.controller.supervisor.get({ service: 'api', id: 'zed' }), undefined, 'nothing created');
+    },
+  );
+});
+
 test('[routing] default serves a service on the root domain', async () => {
   await withStack(
     (d) => config(d, `[routing]\ndefault = "docs"\n`),

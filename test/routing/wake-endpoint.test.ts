@@ -3,9 +3,10 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { WAKE_HEADER, WAKE_KEY_HEADER } from '../../caddy/routes.js';
+import { WAKE_BY_HOST, WAKE_HEADER, WAKE_KEY_HEADER } from '../../caddy/routes.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { InstanceRecord, ObservedState } from '../../src/store/types.js';
+import { resolveHost } from '../../src/routing/hosts.js';
 import { isWakeRequest, WakeEndpoint, type WakeEndpointDeps } from '../../src/routing/wake-endpoint.js';
 import type { InstanceKey } from '../../src/util/instance-key.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -68,10 +69,18 @@ describe('WakeEndpoint', () => {
       wakes.push(k(key));
       return wakeResult(key);
     },
-    touch: () => undefined,
+    touch: (key) => void touched.push(k(key)),
   };
+  const touched: string[] = [];
   const woken: string[] = [];
-  const endpoint = new WakeEndpoint({ key: KEY, supervisor, config: () => config, log: silentLogger, onWake: (r) => woken.push(k(r)) });
+  const endpoint = new WakeEndpoint({
+    key: KEY,
+    supervisor,
+    config: () => config,
+    log: silentLogger,
+    onWake: (r) => woken.push(k(r)),
+    resolveHost: (host) => resolveHost(host, 'example.com', config.routing),
+  });
   const front = http.createServer((req, res) => {
     assert.equal(isWakeRequest(req), req.headers[WAKE_HEADER.toLowerCase()] !== undefined);
     void endpoint.handle(req, res);
@@ -94,6 +103,7 @@ describe('WakeEndpoint', () => {
     records = [];
     wakes = [];
     woken.length = 0;
+    touched.length = 0;
     held = [];
     holdNext = false;
     // By default a wake starts the instance on its stored port.
@@ -126,6 +136,29 @@ describe('WakeEndpoint', () => {
     assert.equal(noInstance.status, 404);
     assert.match(noInstance.body, /no instance notes:carol/);
     assert.deepEqual(wakes, [], 'nothing was woken');
+  });
+
+  it('resolves a Host not in lower case itself (the lookup in Caddy is exact): wakes and forwards, counted as activity', async () => {
+    records = [record('notes', 'alice', alicePort, 'asleep'), record('web', 'bob', bobPort, 'running')];
+    const byHost = (host: string, key = KEY) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port: frontPort, path: '/p', headers: { host, [WAKE_HEADER]: WAKE_BY_HOST, [WAKE_KEY_HEADER]: key } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+      });
+    assert.equal((await byHost('Alice.Notes.example.com', 'wrong')).status, 403);
+    assert.deepEqual(await byHost('Alice.Notes.EXAMPLE.com:8443'), { status: 200, body: 'alice GET /p' });
+    assert.deepEqual(wakes, ['notes:alice']);
+    assert.deepEqual(await byHost('BOB.web.example.com'), { status: 200, body: 'bob GET /p' });
+    assert.deepEqual(touched, ['notes:alice', 'web:bob']);
+    for (const host of ['Carol.notes.example.com', 'Alice.Notes.example.org', 'A.b.c.example.com']) {
+      const res = await byHost(host);
+      assert.equal(res.status, 404, host);
+    }
+    assert.deepEqual(wakes, ['notes:alice'], 'nothing else was woken');
   });
 
   it('wakes a sleeping instance, then forwards the held request to it', async () => {
