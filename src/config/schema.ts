@@ -76,7 +76,7 @@ export const SETTINGS_SCHEMA: readonly KeySpec<Exclude<keyof Settings, 'tls'>>[]
     default: 7,
     min: 0,
     unit: 'days',
-    doc: 'Captured stdout/stderr files not written for this long are emptied (their lines stay in the store until log_retention_days); 0 = never.',
+    doc: 'Captured stdout/stderr files not written for this long are emptied (their lines stay in the store until log_retention_days); files of sleeping instances are looked at hourly; 0 = never.',
   },
   {
     key: 'disk_min_free_mb',

@@ -57,6 +57,11 @@ export interface LogCaptureOptions {
    * cost no stat calls at all. Default false: every file found in the log folder is polled.
    */
   liveOnly?: boolean;
+  /**
+   * liveOnly: how often a pass looks at every file anyway, so that log_file_max_age_days also
+   * empties the files of instances asleep for weeks. Default one hour (a stat per file).
+   */
+  fullPassMs?: number;
   now?: () => number;
   /** Caps on the captured files themselves (read each pass: config reloads apply). */
   fileLimits?: () => FileLimits;
@@ -103,6 +108,7 @@ export class LogCapture {
   /** liveOnly: instances whose files are followed ("service/id" -> whether the process runs). */
   private readonly hot = new Map<string, boolean>();
   private caughtUp = false;
+  private lastFullPass = 0;
 
   constructor(private readonly opts: LogCaptureOptions) {
     this.dir = logDir(opts.dataDir);
@@ -192,7 +198,9 @@ export class LogCapture {
   private async scanAll(): Promise<number> {
     let total = 0;
     const seen = new Set<string>();
-    const followHot = this.opts.liveOnly === true && this.caughtUp;
+    const now = this.now();
+    const followHot = this.opts.liveOnly === true && this.caughtUp && now - this.lastFullPass < (this.opts.fullPassMs ?? 3_600_000);
+    if (!followHot) this.lastFullPass = now;
     for (const f of followHot ? this.hotFiles() : await this.discover()) {
       seen.add(f.file);
       try {

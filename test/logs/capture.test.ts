@@ -233,3 +233,55 @@ describe('LogCapture: capping the captured files (log_file_max_mb, log_file_max_
     assert.deepEqual(texts(all()), ['an old line'], 'its line stays in the store, once');
   });
 });
+
+describe('LogCapture: liveOnly (a thousand sleeping instances cost no stat calls)', () => {
+  it('after its first pass follows only live instances, and stopped ones until their last lines are in', async () => {
+    const live = files('api', 'live');
+    const asleep = files('api', 'asleep');
+    fs.writeFileSync(live.stdoutLog, 'live 1\n');
+    fs.writeFileSync(asleep.stdoutLog, 'asleep 1\n');
+    const capture = new LogCapture({ dataDir: dir, store, log: silentLogger, liveOnly: true });
+    await capture.scan();
+    assert.deepEqual(texts(all()).sort(), ['asleep 1', 'live 1'], 'the first pass reads every file');
+    capture.noteInstance('api', 'live', true);
+    fs.appendFileSync(live.stdoutLog, 'live 2\n');
+    fs.appendFileSync(asleep.stdoutLog, 'not followed\n');
+    await capture.scan();
+    assert.deepEqual(texts(all()).slice(-1), ['live 2']);
+    assert.equal(store.query({ limit: 10, search: 'followed' }).length, 0, 'an instance not noted as live is not read');
+    // Stopped: its last words are still read, then its files are no longer followed.
+    fs.appendFileSync(live.stdoutLog, 'last words\n');
+    capture.noteInstance('api', 'live', false);
+    await capture.scan();
+    assert.deepEqual(texts(all()).slice(-1), ['last words']);
+    fs.appendFileSync(live.stdoutLog, 'after the stop\n');
+    await capture.scan();
+    assert.equal(store.query({ limit: 10, search: '"after the stop"' }).length, 0);
+  });
+
+  it('still looks at every file once per fullPassMs: an old file of an instance asleep for weeks is emptied', async () => {
+    const asleep = files('api', 'weeks');
+    fs.writeFileSync(asleep.stdoutLog, 'from long ago\n');
+    let now = Date.now();
+    const capture = new LogCapture({
+      dataDir: dir,
+      store,
+      log: silentLogger,
+      liveOnly: true,
+      fullPassMs: 3_600_000,
+      now: () => now,
+      fileLimits: () => ({ maxBytes: 1024 * 1024, maxAgeMs: 86_400_000 }),
+    });
+    await capture.scan();
+    // Then it sleeps for two days.
+    const twoDaysAgo = new Date(now - 2 * 86_400_000);
+    fs.utimesSync(asleep.stdoutLog, twoDaysAgo, twoDaysAgo);
+    now += 1_800_000;
+    await capture.scan();
+    assert.ok(fs.statSync(asleep.stdoutLog).size > 0, 'a pass that follows live instances only does not look at it');
+    now += 1_800_000;
+    await capture.scan();
+    assert.equal(fs.statSync(asleep.stdoutLog).size, 0, 'the hourly full pass empties it');
+    assert.deepEqual(texts(all()), ['from long ago'], 'its line stays in the store');
+  });
+});
