@@ -87,6 +87,16 @@ export function gateFileName(service: string, id: string): string {
   return `${service}.${id}`;
 }
 
+/**
+ * The gate file of a service route: it exists while any of these instance gates does (kept so by
+ * routing/gates.ts), so Caddy stats one file per request to the service host instead of one per
+ * member. Named after the member set ('@' is in no DNS label): a push that changes the set refers
+ * to a new file, made before the push, and both stay right while either tree may be in Caddy.
+ */
+export function serviceGateName(service: string, memberGates: readonly string[]): string {
+  return `${service}@${createHash('sha256').update(memberGates.join(',')).digest('hex').slice(0, 12)}`;
+}
+
 export function instanceHost(domain: string, service: string, id: string): string {
   return `${id}.${service}.${domain}`;
 }
@@ -210,7 +220,7 @@ function membersOf(state: RoutingState, service: RouteService): RouteInstance[] 
   return state.instances.filter((i) => i.service === service.name && i.weight > 0);
 }
 
-function serviceHandler(state: RoutingState, service: RouteService, members: RouteInstance[]): CaddyJson {
+function serviceHandler(state: RoutingState, service: RouteService, members: RouteInstance[], gate: string): CaddyJson {
   if (members.length === 0) return unavailable(`no instance of ${service.name} takes traffic (weights are all 0, or none is spawned)`);
   const weighted = members.map((m) => ({ dial: dial(m.port), weight: m.weight }));
   let upstreams: CaddyJson[];
@@ -232,8 +242,7 @@ function serviceHandler(state: RoutingState, service: RouteService, members: Rou
     health_checks: { passive: { fail_duration: '5s', max_fails: 1 } },
   });
   // Any weighted member asleep: the controller wakes it and spreads traffic meanwhile.
-  const gates = members.map((m) => gateFileName(m.service, m.id));
-  return gated(state, gates, service.name, service.requestTimeoutSec, direct);
+  return gated(state, [gate], service.name, service.requestTimeoutSec, direct);
 }
 
 function apiHandler(state: RoutingState): CaddyJson {
@@ -313,6 +322,8 @@ function sameLookup(previous: CaddyRoute | undefined, domain: string, instances:
 interface BuiltHandler {
   from: string;
   handler: CaddyJson;
+  /** The service gate it refers to, and the instance gates that file stands for. */
+  gate?: { name: string; members: string[] };
 }
 
 /** The service handlers of each tree built here: the next build reuses those whose inputs are unchanged. */
@@ -340,10 +351,24 @@ class ServiceHandlers {
     const members = membersOf(this.state, service);
     const from = `${this.context}|${service.name}|${service.requestTimeoutSec}|${members.map((m) => `${m.id}:${m.port}:${m.weight}`).join(',')}`;
     const old = this.previous?.get(service.name);
-    const made = old?.from === from ? old : { from, handler: serviceHandler(this.state, service, members) };
+    const made = old?.from === from ? old : this.make(service, members, from);
     this.built.set(service.name, made);
     return made.handler;
   }
+
+  private make(service: RouteService, members: RouteInstance[], from: string): BuiltHandler {
+    if (members.length === 0) return { from, handler: serviceHandler(this.state, service, members, '') };
+    const gates = members.map((m) => gateFileName(m.service, m.id));
+    const name = serviceGateName(service.name, gates);
+    return { from, handler: serviceHandler(this.state, service, members, name), gate: { name, members: gates } };
+  }
+}
+
+/** The service gates a tree built here refers to: file name -> the instance gates it stands for. */
+export function serviceGates(route: CaddyRoute): Map<string, readonly string[]> {
+  const gates = new Map<string, readonly string[]>();
+  for (const built of handlersOf.get(route)?.values() ?? []) if (built.gate) gates.set(built.gate.name, built.gate.members);
+  return gates;
 }
 
 /**

@@ -2,7 +2,7 @@
 // gate files at once and schedule a (coalesced) route push; the route itself only changes when the
 // set of instances, their ports or weights, or the config change.
 import type { CaddyFeatures } from '../../caddy/features.js';
-import { buildTenementRoute, knownHosts, routeVersion, type CaddyRoute, type RoutingState } from '../../caddy/routes.js';
+import { buildTenementRoute, knownHosts, routeVersion, serviceGates, type CaddyRoute, type RoutingState } from '../../caddy/routes.js';
 import type { Config } from '../config/types.js';
 import type { InstanceRecord } from '../store/types.js';
 import type { RouteInput } from '../store/instance-store.js';
@@ -76,6 +76,8 @@ export class Router {
         const route = buildTenementRoute(state, this.lastBuilt);
         this.lastBuilt = route;
         this.builtFrom.set(route, state.instances);
+        // Before the push: the tree's service gates must be right once Caddy has it.
+        this.opts.gates.track(serviceGates(route));
         return route;
       },
       version: routeVersion,
@@ -111,6 +113,10 @@ export class Router {
   }
 
   private applied(route: CaddyRoute): void {
+    // Service gates are kept for the tree in Caddy and the one built last (perhaps being pushed).
+    const keep = new Set(serviceGates(route).keys());
+    if (this.lastBuilt && this.lastBuilt !== route) for (const name of serviceGates(this.lastBuilt).keys()) keep.add(name);
+    this.opts.gates.retain(keep);
     const inputs = this.builtFrom.get(route);
     if (!inputs) return;
     if (this.routed?.inputs !== inputs) this.routed = { inputs };

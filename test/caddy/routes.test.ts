@@ -1,5 +1,6 @@
 // The whole route tree tenement pushes to Caddy, as JSON, for the shapes of state that matter:
 // no instances, instances of several services, weights (2.6 and 2.7+), [routing] overrides.
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASELINE, featuresFromVersion } from '../../caddy/features.js';
@@ -10,6 +11,7 @@ import {
   routesPart,
   routeVersion,
   sameFrame,
+  serviceGates,
   VERSION_ID,
   type CaddyJson,
   type CaddyRoute,
@@ -81,11 +83,13 @@ const notFound = {
 };
 /** Hosts with upper-case letters go to the controller (the lookup is exact), then the 404. */
 const notFoundTail = (timeoutSec: number) => [{ match: [{ vars_regexp: { '{http.request.host}': { pattern: '[A-Z]' } } }], handle: [wake('@host', timeoutSec)] }, notFound];
-/** A service route: gated by its members' gate files, then round robin over `upstreams`. */
+/** A service's gate file: named after its members' gates (it exists while any of theirs does). */
+const serviceGate = (svc: string, gates: string[]) => `${svc}@${createHash('sha256').update(gates.join(',')).digest('hex').slice(0, 12)}`;
+/** A service route: gated by its service gate file, then round robin over `upstreams`. */
 const serviceHandler = (svc: string, gates: string[], upstreams: string[], timeoutSec: number, selection: CaddyJson = { policy: 'round_robin' }, extra: CaddyJson = {}) => ({
   handler: 'subroute',
   routes: [
-    { match: [{ file: { root: GATES, try_files: gates.map((g) => `/${g}`) } }], handle: [wake(svc, timeoutSec)], terminal: true },
+    { match: [{ file: { root: GATES, try_files: [`/${serviceGate(svc, gates)}`] } }], handle: [wake(svc, timeoutSec)], terminal: true },
     {
       handle: [
         {
@@ -320,6 +324,31 @@ test('a tree built from the previous one is the tree built from scratch, and sha
     if (previous && what === 'a weight of docs') assert.equal(serviceRoute(built, 'api'), serviceRoute(previous, 'api'), "api's handler is reused");
     previous = built;
   }
+});
+
+test('each service route stats one gate file, named after its weighted members; the tree lists them for the router', () => {
+  const s = state({
+    instances: [
+      { service: 'api', id: 'bob', port: 30002, weight: 100 },
+      { service: 'api', id: 'alice', port: 30001, weight: 100 },
+      { service: 'api', id: 'zero', port: 30004, weight: 0 },
+      { service: 'docs', id: 'main', port: 30003, weight: 100 },
+    ],
+  });
+  const built = buildTenementRoute(s);
+  assert.deepEqual(
+    [...serviceGates(built)],
+    [
+      [serviceGate('api', ['api.alice', 'api.bob']), ['api.alice', 'api.bob']],
+      [serviceGate('docs', ['docs.main']), ['docs.main']],
+    ],
+  );
+  // A weight change keeps the member set and so the gate; a member leaving the service changes it.
+  const reweighted = buildTenementRoute(state({ ...s, instances: s.instances.map((i) => (i.id === 'bob' ? { ...i, weight: 25 } : i)) }), built);
+  assert.deepEqual([...serviceGates(reweighted).keys()], [...serviceGates(built).keys()]);
+  const bobOut = buildTenementRoute(state({ ...s, instances: s.instances.map((i) => (i.id === 'bob' ? { ...i, weight: 0 } : i)) }), built);
+  assert.deepEqual([...serviceGates(bobOut)][0], [serviceGate('api', ['api.alice']), ['api.alice']]);
+  assert.deepEqual(serviceGates(buildTenementRoute(state())), new Map(), 'a service without members has no gate (it answers 503)');
 });
 
 test('Caddy keeps idle connections to the controller for less time than the controller does, so Caddy always closes first', () => {

@@ -73,6 +73,44 @@ test('a Host in mixed case reaches its instance, awake or asleep (resolved by th
   );
 });
 
+test('a service host costs Caddy one gate file, which holds requests while a member sleeps and across a restart of the controller', async () => {
+  await withStack(
+    (d) => config(d),
+    async (s) => {
+      const gates = path.join(s.dataDir, '_run', 'gates');
+      const serviceGates = () => fs.readdirSync(gates).filter((n) => n.startsWith('api@'));
+      const ids = async (n: number) => {
+        const seen = new Set<string>();
+        for (let i = 0; i < n; i++) {
+          const res = await s.request('api.localhost', '/svc');
+          assert.equal(res.statusCode, 200, res.body);
+          seen.add((JSON.parse(res.body) as Answer).id);
+        }
+        return seen;
+      };
+      // All awake: no service gate file; both members answer.
+      await waitFor(async () => (await ids(4)).size === 2, { timeoutMs: 5000, what: 'both members answering on the service host' });
+      assert.deepEqual(serviceGates(), []);
+      await s.controller.supervisor.sleep({ service: 'api', id: 'bob' });
+      const [gate] = serviceGates();
+      assert.ok(gate, 'bob asleep closes the service gate');
+      const saved = fs.readFileSync(path.join(s.dataDir, '_caddy', 'caddy.json'), 'utf8');
+      assert.ok(saved.includes(`"try_files":["/${gate}"]`), 'the service route stats that one file');
+      assert.ok(!saved.includes('"/api.bob"'), "and not the members' own gates");
+      // Held by the controller, served by the running member, waking nobody.
+      assert.deepEqual([...(await ids(4))], ['alice']);
+      assert.equal(s.controller.supervisor.get({ service: 'api', id: 'bob' })!.observed, 'asleep');
+      // A new controller finds the same gate closed and keeps it so.
+      await s.restartController();
+      assert.deepEqual(serviceGates(), [gate]);
+      assert.deepEqual([...(await ids(2))], ['alice']);
+      await s.controller.supervisor.wake({ service: 'api', id: 'bob' });
+      await waitFor(() => serviceGates().length === 0, { timeoutMs: 5000, what: 'the service gate opened once bob runs' });
+      await waitFor(async () => (await ids(4)).size === 2, { timeoutMs: 5000, what: 'both members answering directly again' });
+    },
+  );
+});
+
 test('[routing] default serves a service on the root domain', async () => {
   await withStack(
     (d) => config(d, `[routing]\ndefault = "docs"\n`),
