@@ -42,6 +42,8 @@ export class Router {
   private routed: { inputs: RouteInput[]; ports?: Map<string, number> } | undefined;
   /** Serving instances whose gate stays closed until Caddy routes their current port. */
   private readonly awaitingRoute = new Set<string>();
+  /** Removed instances whose gate stays closed until Caddy's tree no longer routes to them. */
+  private readonly leaving = new Set<string>();
   /**
    * What routes are built from (service, id, port, weight) of every instance, kept from the
    * supervisor's changes once started: reading it from SQLite cost every push ~1.5 ms at 1,000.
@@ -55,10 +57,16 @@ export class Router {
     if ('removed' in record) {
       this.awaitingRoute.delete(key);
       this.routeInputs.delete(key);
-      this.opts.gates.open(record.service, record.id);
+      // Its gate stays closed while the tree in Caddy still routes to it (a service route's member
+      // would otherwise get requests at a port nobody listens on until the push lands).
+      if (this.routed && this.routedPort(key) !== undefined) {
+        this.leaving.add(key);
+        this.opts.gates.close(record.service, record.id);
+      } else this.opts.gates.open(record.service, record.id);
       this.sync.request();
       return;
     }
+    this.leaving.delete(key);
     this.applyGate(record);
     // A wake storm is hundreds of state changes; rebuilding a thousand-instance tree for each
     // would only find it unchanged.
@@ -120,6 +128,12 @@ export class Router {
     const inputs = this.builtFrom.get(route);
     if (!inputs) return;
     if (this.routed?.inputs !== inputs) this.routed = { inputs };
+    for (const key of [...this.leaving]) {
+      if (this.routedPort(key) !== undefined) continue;
+      this.leaving.delete(key);
+      const [service, id] = key.split(':') as [string, string];
+      this.opts.gates.open(service, id);
+    }
     for (const key of [...this.awaitingRoute]) {
       const [service, id] = key.split(':') as [string, string];
       const record = this.opts.supervisor.get({ service, id });
