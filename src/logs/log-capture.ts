@@ -299,7 +299,7 @@ export class LogCapture {
     }
     // The budget can also run out in the middle of a line, which then ends the loop as partial.
     if (grown >= this.followBytes) behind = true;
-    if (!this.closing) total += this.capFile(f, state, now, at, behind);
+    if (!this.closing) total += this.capFile(f, state, now, at, behind, stat.mtimeMs);
     return total;
   }
 
@@ -341,9 +341,10 @@ export class LogCapture {
    * follow it (a tenant writing faster than indexing, for longer than the pass's budget) is
    * emptied anyway, and the unindexed bytes are reported. Returns the lines indexed here.
    */
-  private capFile(f: LogFile, state: FileState, now: number, at: number, behind: boolean): number {
+  private capFile(f: LogFile, state: FileState, now: number, at: number, behind: boolean, mtimeMs: number): number {
     const limits = this.opts.fileLimits?.();
-    if (!limits) return 0;
+    // What this pass saw decides whether to look closer (most passes of most files: no).
+    if (!limits || !this.capDue(state, state.lastSize, now, mtimeMs)) return 0;
     let fd: number;
     try {
       fd = fs.openSync(f.file, 'r+');
