@@ -90,6 +90,8 @@ interface LogFile {
 }
 
 const FILE_NAME = /^(.+)\.(stdout|stderr)\.log$/;
+/** How many times one pass looks again at a file that grew while it was read. */
+const MAX_FOLLOW_LOOKS = 8;
 
 export class LogCapture {
   private readonly dir: string;
@@ -264,6 +266,7 @@ export class LogCapture {
     let total = 0;
     let end = stat.size;
     let grown = 0;
+    let looks = 0;
     /** The pass stopped with bytes left because the file grew faster than it was read. */
     let behind = false;
     const fh = await fsp.open(f.file, 'r');
@@ -274,6 +277,9 @@ export class LogCapture {
           // A tenant writing while this pass reads (a burst, a stack trace storm) is followed to
           // the end of what it wrote, within a budget: judging the file half read would empty it
           // with unindexed lines in it, or leave the burst for later passes.
+          // A few looks at most: a tenant trickling a line at a time must not hold the pass (and
+          // every other tenant's output) on its file until the byte budget is spent.
+          if (looks++ === MAX_FOLLOW_LOOKS) break;
           const size = (await fh.stat()).size;
           if (size <= end) break;
           const more = Math.min(size - end, this.followBytes - grown);

@@ -173,6 +173,28 @@ describe('LogCapture: capping the captured files (log_file_max_mb, log_file_max_
     assert.deepEqual(texts(store.query({ limit: 1 })), ['after the cap'], 'read from the new start');
   });
 
+  it('does not stay on a file whose tenant trickles a line at a time: the pass moves on after a few looks', async () => {
+    const p = files('api', 'trickle');
+    fs.writeFileSync(p.stdoutLog, 'first\n');
+    let appends = 0;
+    const trickling = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'append') {
+          return (lines: Parameters<LogStore['append']>[0]) => {
+            appends++;
+            fs.appendFileSync(p.stdoutLog, `line ${appends}\n`);
+            return target.append(lines);
+          };
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const capture = new LogCapture({ dataDir: dir, store: trickling, log: silentLogger, fileLimits: () => ({ maxBytes: 1024 * KB, maxAgeMs: 0 }) });
+    await capture.scan();
+    assert.ok(appends <= 10, `one pass stored ${appends} times`);
+    assert.deepEqual(texts(all()).slice(0, 2), ['first', 'line 1']);
+  });
+
   it('indexes a line written after the pass read to the end, before emptying the file', async () => {
     const p = files('api', 'late');
     fs.writeFileSync(p.stdoutLog, filler(100, 'line'));
