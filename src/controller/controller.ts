@@ -19,7 +19,7 @@ import { Gates, gateDir } from '../routing/gates.js';
 import { Router } from '../routing/router.js';
 import { TlsAsk } from '../routing/tls-ask.js';
 import { FrontProxyPath } from '../routing/front-proxy.js';
-import { resolveHost } from '../routing/hosts.js';
+import { tenantOfHost } from '../routing/hosts.js';
 import { WakeEndpoint, isWakeRequest } from '../routing/wake-endpoint.js';
 import { openDatabase } from '../store/database.js';
 import { acquireDataDirLock, type DataDirLock } from '../store/data-dir-lock.js';
@@ -351,7 +351,7 @@ export class Controller {
       config: () => this.config,
       log,
       onWake: (r, ms) => metrics.observeWake({ service: r.service, instance: r.id }, ms),
-      resolveHost: (host) => resolveHost(host, opts.domain, this.config.routing),
+      tenantOfHost: (host) => tenantOfHost(host, opts.domain, this.config.routing),
     });
     const ask = new TlsAsk(() => (this.router ? this.router.hosts() : new Set()));
     const frontProxy = new FrontProxyPath({

@@ -7,17 +7,13 @@
 import type http from 'node:http';
 import type { RoutingConfig } from '../config/types.js';
 import type { Logger } from '../util/logger.js';
-import { isDnsLabel } from '../util/instance-key.js';
-import { resolveHost } from './hosts.js';
+import { tenantOfHost, type HostTenant } from './hosts.js';
 
 /** How often the warning repeats while requests keep coming this way. */
 const WARN_EVERY_MS = 10 * 60_000;
 
-export interface FrontProxyTarget {
-  service: string;
-  /** undefined: the service route (weighted across its instances). */
-  id: string | undefined;
-}
+/** The tenant a request is for; id undefined: the service route (weighted across its instances). */
+export type FrontProxyTarget = HostTenant;
 
 export class FrontProxyPath {
   private lastWarn = 0;
@@ -39,12 +35,10 @@ export class FrontProxyPath {
   target(req: http.IncomingMessage): FrontProxyTarget | undefined {
     const host = req.headers.host;
     if (!host) return undefined;
-    const t = resolveHost(host, this.opts.domain, this.opts.routing());
-    if (!t || t.kind === 'root') return undefined;
-    if (!isDnsLabel(t.service) || !this.opts.services().includes(t.service)) return undefined;
-    if (t.kind === 'instance' && !isDnsLabel(t.id)) return undefined;
+    const t = tenantOfHost(host, this.opts.domain, this.opts.routing());
+    if (!t || !this.opts.services().includes(t.service)) return undefined;
     this.warn(host);
-    return { service: t.service, id: t.kind === 'instance' ? t.id : undefined };
+    return t;
   }
 
   private warn(host: string): void {

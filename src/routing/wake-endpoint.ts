@@ -11,7 +11,7 @@ import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Logger } from '../util/logger.js';
 import { isDnsLabel } from '../util/instance-key.js';
 import { forward, forwardUpgrade } from './forward.js';
-import type { HostTarget } from './hosts.js';
+import type { HostTenant } from './hosts.js';
 
 export interface WakeEndpointDeps {
   key: string;
@@ -19,8 +19,8 @@ export interface WakeEndpointDeps {
   config: () => Config;
   log: Logger;
   onWake?: (record: InstanceRecord, ms: number) => void;
-  /** What a Host header names (routing/hosts.ts): for WAKE_BY_HOST, a host not in lower case. */
-  resolveHost?: (host: string) => HostTarget | undefined;
+  /** The tenant a Host header names (routing/hosts.ts): for WAKE_BY_HOST, a host not in lower case. */
+  tenantOfHost?: (host: string) => HostTenant | undefined;
 }
 
 export function isWakeRequest(req: http.IncomingMessage): boolean {
@@ -81,12 +81,9 @@ export class WakeEndpoint {
    * straight from Caddy.
    */
   private async resolveByHost(req: http.IncomingMessage): Promise<{ record: InstanceRecord; timeoutMs: number } | { status: number; message: string }> {
-    const t = this.deps.resolveHost?.(String(req.headers.host ?? ''));
-    const named = t?.kind === 'instance' ? { service: t.service, id: t.id as string | undefined } : t?.kind === 'service' ? { service: t.service, id: undefined } : undefined;
-    if (!named || !isDnsLabel(named.service) || (named.id !== undefined && !isDnsLabel(named.id))) {
-      return { status: 404, message: 'no tenement instance or service serves this host' };
-    }
-    const r = await this.resolveTarget(named.service, named.id);
+    const t = this.deps.tenantOfHost?.(String(req.headers.host ?? ''));
+    if (!t) return { status: 404, message: 'no tenement instance or service serves this host' };
+    const r = await this.resolveTarget(t.service, t.id);
     if (!('status' in r)) this.deps.supervisor.touch({ service: r.record.service, id: r.record.id });
     return r;
   }

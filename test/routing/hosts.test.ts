@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RoutingConfig } from '../../src/config/types.js';
-import { bareHost, resolveHost, type HostTarget } from '../../src/routing/hosts.js';
+import { bareHost, resolveHost, tenantOfHost, type HostTarget } from '../../src/routing/hosts.js';
 
 describe('hosts', () => {
   it('bareHost lower-cases and drops a port, IPv6 brackets kept', () => {
@@ -31,5 +31,14 @@ describe('hosts', () => {
       ['evilexample.com', routing, undefined],
     ];
     for (const [host, r, want] of cases) assert.deepEqual(resolveHost(host, 'Example.com', r), want, host);
+  });
+
+  it('tenantOfHost names an instance or a service route, never the root domain or a name that is no DNS label', () => {
+    const routing: RoutingConfig = { default: undefined, subdomain: { www: 'web' }, path: {} };
+    assert.deepEqual(tenantOfHost('Alice.Notes.example.com', 'example.com', routing), { service: 'notes', id: 'alice' });
+    assert.deepEqual(tenantOfHost('WWW.example.com', 'example.com', routing), { service: 'web', id: undefined });
+    assert.equal(tenantOfHost('example.com', 'example.com', routing), undefined);
+    assert.equal(tenantOfHost('al_ice.notes.example.com', 'example.com', routing), undefined);
+    assert.equal(tenantOfHost('-x.example.com', 'example.com', routing), undefined);
   });
 });

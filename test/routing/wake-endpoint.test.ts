@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { WAKE_BY_HOST, WAKE_HEADER, WAKE_KEY_HEADER } from '../../caddy/routes.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { InstanceRecord, ObservedState } from '../../src/store/types.js';
-import { resolveHost } from '../../src/routing/hosts.js';
+import { tenantOfHost } from '../../src/routing/hosts.js';
 import { isWakeRequest, WakeEndpoint, type WakeEndpointDeps } from '../../src/routing/wake-endpoint.js';
 import type { InstanceKey } from '../../src/util/instance-key.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -79,7 +79,7 @@ describe('WakeEndpoint', () => {
     config: () => config,
     log: silentLogger,
     onWake: (r) => woken.push(k(r)),
-    resolveHost: (host) => resolveHost(host, 'example.com', config.routing),
+    tenantOfHost: (host) => tenantOfHost(host, 'example.com', config.routing),
   });
   const front = http.createServer((req, res) => {
     assert.equal(isWakeRequest(req), req.headers[WAKE_HEADER.toLowerCase()] !== undefined);
