@@ -267,8 +267,6 @@ export class LogCapture {
     let end = stat.size;
     let grown = 0;
     let looks = 0;
-    /** The pass stopped with bytes left because the file grew faster than it was read. */
-    let behind = false;
     const fh = await fsp.open(f.file, 'r');
     try {
       const buf = Buffer.allocUnsafe(this.chunkBytes);
@@ -283,10 +281,7 @@ export class LogCapture {
           const size = (await fh.stat()).size;
           if (size <= end) break;
           const more = Math.min(size - end, this.followBytes - grown);
-          if (more <= 0) {
-            behind = true;
-            break;
-          }
+          if (more <= 0) break;
           grown += more;
           end += more;
           quiet = false;
@@ -303,9 +298,8 @@ export class LogCapture {
     } finally {
       await fh.close();
     }
-    // The budget can also run out in the middle of a line, which then ends the loop as partial.
-    if (grown >= this.followBytes) behind = true;
-    if (!this.closing) total += this.capFile(f, state, now, at, behind, stat.mtimeMs);
+    // Behind: the file grew faster than this pass could follow it (its byte budget is spent).
+    if (!this.closing) total += this.capFile(f, state, now, at, grown >= this.followBytes, stat.mtimeMs);
     return total;
   }
 
