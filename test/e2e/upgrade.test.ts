@@ -168,14 +168,30 @@ async function assertNothingLost(load: ReturnType<typeof startLoad>, dataDir: st
   await load.stop();
   assert.deepEqual(load.failures, { running: [], sleeping: [], api: [] }, `failed requests (ok: ${JSON.stringify(load.ok)})`);
   const after = tenantPids(dataDir);
-  assert.equal(after['api:a'], running['api:a'], 'running tenants were adopted, not restarted');
-  assert.equal(after['api:b'], running['api:b']);
+  // On failure, what the rows say about the restart (when, why) is what to look at.
+  const rows = () =>
+    JSON.stringify(
+      instances(dataDir).map((r) => ({
+        key: `${r.service}:${r.id}`,
+        pid: r.pid,
+        observed: r.observed,
+        restarts: r.restartCount,
+        startedAt: r.startedAt,
+        lastError: r.lastError,
+        lastExit: r.lastExit,
+      })),
+    );
+  assert.equal(after['api:a'], running['api:a'], `running tenants were adopted, not restarted: ${rows()}`);
+  assert.equal(after['api:b'], running['api:b'], rows());
   await assertOneOfEach(dataDir, ctl);
 }
 
 /** A failure message with what the clients saw and what the controller said last. */
 function explain(err: unknown, load: { failures: unknown } | undefined, log: string): Error {
-  const tail = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').slice(-15).join('\n') : '';
+  const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n') : [];
+  // The tail, and before it every line that says why a tenant started or stopped.
+  const why = lines.slice(0, -15).filter((l) => /"level":"(warn|error)"|restart|unhealthy|exited|adopt|starting instance/.test(l));
+  const tail = [...why.slice(-25), '...', ...lines.slice(-15)].join('\n');
   return new Error(`${(err as Error).message}\nfailures so far: ${JSON.stringify(load?.failures).slice(0, 2000)}\ncontroller log tail:\n${tail}`);
 }
 
