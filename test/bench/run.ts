@@ -37,6 +37,7 @@ function rows(one: ScaleFigures, many: ScaleFigures, sandbox: SandboxCost | null
   const push = (f: ScaleFigures) => f.pushMs / f.rawLoadMs;
   return [
     { figure: 'controller CPU, all asleep', at1: pctOf(one.controllerIdleCpu), atN: pctOf(many.controllerIdleCpu), goal: '< 2 %', ratio: many.controllerIdleCpu / 0.02 },
+    { figure: 'of the window, garbage collection', at1: `${one.controllerIdleGcMs.toFixed(0)} ms`, atN: `${many.controllerIdleGcMs.toFixed(0)} ms`, goal: '-', ratio: undefined },
     {
       figure: 'storage pass once after they ran (controller CPU)',
       at1: ms(one.storagePassCpuMs),

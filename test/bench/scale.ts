@@ -2,6 +2,7 @@
 // processes): N registered instances of a Python app, all asleep, and one Node instance awake whose
 // host is last in every ordering; each figure side by side with its bare reference.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import { withStack, type Stack } from '../helpers/stack.js';
@@ -43,6 +44,8 @@ export interface ScaleOptions {
 export interface ScaleFigures {
   registered: number;
   controllerIdleCpu: number;
+  /** Of the idle window, the time V8's garbage collector took (ms; shrinking the heap after the spawns shows here). */
+  controllerIdleGcMs: number;
   /** Controller CPU of the storage meter's pass over every instance that ran (ms, once). */
   storagePassCpuMs: number;
   caddyIdleCpu: number;
@@ -122,12 +125,19 @@ async function bareStarts(count: number, batch: number): Promise<number> {
   }
 }
 
-async function controllerCpuShare(ms: number): Promise<number> {
+/** This process's CPU share over `ms`, and how much of the window V8's garbage collector took. */
+async function controllerCpuShare(ms: number): Promise<{ share: number; gcMs: number }> {
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, ms));
   const c = process.cpuUsage(c0);
-  return (c.user + c.system) / 1000 / (performance.now() - t0);
+  gc.disconnect();
+  return { share: (c.user + c.system) / 1000 / (performance.now() - t0), gcMs };
 }
 
 export async function scaleFigures(o: ScaleOptions): Promise<ScaleFigures> {
@@ -174,7 +184,10 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
   // Then a rest as long as the window: what the burst of spawns left (log files being indexed to
   // their end, V8 shrinking its heap) settles, and the window sees the steady state.
   await new Promise((r) => setTimeout(r, o.idleSeconds * 1000));
-  const [controllerIdleCpu, caddyIdleCpu] = await Promise.all([controllerCpuShare(o.idleSeconds * 1000), cpuShare(caddyPid, o.idleSeconds * 1000)]);
+  const [{ share: controllerIdleCpu, gcMs: controllerIdleGcMs }, caddyIdleCpu] = await Promise.all([
+    controllerCpuShare(o.idleSeconds * 1000),
+    cpuShare(caddyPid, o.idleSeconds * 1000),
+  ]);
   globalThis.gc?.();
   const controllerRssMb = rssMb(process.pid);
   const heapUsedMb = process.memoryUsage().heapUsed / 1024 / 1024;
@@ -298,6 +311,7 @@ async function measureStack(s: Stack, o: ScaleOptions): Promise<ScaleFigures> {
   return {
     registered: o.registered,
     controllerIdleCpu,
+    controllerIdleGcMs,
     storagePassCpuMs,
     caddyIdleCpu,
     controllerRssMb,
