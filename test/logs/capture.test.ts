@@ -145,6 +145,17 @@ describe('LogCapture', () => {
 
 describe('LogCapture: capping the captured files (log_file_max_mb, log_file_max_age_days)', () => {
   const KB = 1024;
+  /** The store, with `write` run before each append: the tenant writes while a pass is storing its lines. */
+  const whileStoring = (write: () => void): LogStore =>
+    new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop !== 'append') return Reflect.get(target, prop, receiver) as unknown;
+        return (lines: Parameters<LogStore['append']>[0]) => {
+          write();
+          return target.append(lines);
+        };
+      },
+    });
   const filler = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag} ${i} ${'x'.repeat(80)}\n`).join('');
 
   it('follows a file that grows while a pass reads it, indexes all of it, then empties it: nothing lost', async () => {
@@ -152,16 +163,8 @@ describe('LogCapture: capping the captured files (log_file_max_mb, log_file_max_
     fs.writeFileSync(p.stdoutLog, filler(500, 'first'));
     // The tenant writes on while the pass stores its first chunk: more than twice the cap in all.
     let writes = 0;
-    const growing = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'append') {
-          return (lines: Parameters<LogStore['append']>[0]) => {
-            if (writes++ < 3) fs.appendFileSync(p.stdoutLog, filler(500, `burst${writes}`));
-            return target.append(lines);
-          };
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
+    const growing = whileStoring(() => {
+      if (writes++ < 3) fs.appendFileSync(p.stdoutLog, filler(500, `burst${writes}`));
     });
     fs.appendFileSync(p.stdoutLog, '');
     const capture = new LogCapture({ dataDir: dir, store: growing, log: silentLogger, chunkBytes: 16 * KB, fileLimits: () => ({ maxBytes: 32 * KB, maxAgeMs: 0 }) });
@@ -177,17 +180,9 @@ describe('LogCapture: capping the captured files (log_file_max_mb, log_file_max_
     const p = files('api', 'trickle');
     fs.writeFileSync(p.stdoutLog, 'first\n');
     let appends = 0;
-    const trickling = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'append') {
-          return (lines: Parameters<LogStore['append']>[0]) => {
-            appends++;
-            fs.appendFileSync(p.stdoutLog, `line ${appends}\n`);
-            return target.append(lines);
-          };
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
+    const trickling = whileStoring(() => {
+      appends++;
+      fs.appendFileSync(p.stdoutLog, `line ${appends}\n`);
     });
     const capture = new LogCapture({ dataDir: dir, store: trickling, log: silentLogger, fileLimits: () => ({ maxBytes: 1024 * KB, maxAgeMs: 0 }) });
     await capture.scan();
@@ -222,16 +217,8 @@ describe('LogCapture: capping the captured files (log_file_max_mb, log_file_max_
     const warnings: string[] = [];
     const log = { ...silentLogger, warn: (msg: string) => void warnings.push(msg) };
     let writes = 0;
-    const firehose = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'append') {
-          return (lines: Parameters<LogStore['append']>[0]) => {
-            if (writes++ < 20) fs.appendFileSync(p.stdoutLog, filler(100, 'more'));
-            return target.append(lines);
-          };
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
+    const firehose = whileStoring(() => {
+      if (writes++ < 20) fs.appendFileSync(p.stdoutLog, filler(100, 'more'));
     });
     const capture = new LogCapture({ dataDir: dir, store: firehose, log, chunkBytes: 16 * KB, followBytes: 16 * KB, fileLimits: () => ({ maxBytes: 8 * KB, maxAgeMs: 0 }) });
     await capture.scan();
