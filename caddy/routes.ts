@@ -125,17 +125,11 @@ function wakeProxy(state: RoutingState, target: string, timeoutSec: number): Cad
   };
 }
 
-function gated(state: RoutingState, gateFiles: string[], target: string, timeoutSec: number, direct: CaddyJson): CaddyJson {
-  const routes: CaddyRoute[] = [];
-  if (gateFiles.length > 0) {
-    routes.push({
-      match: [{ file: { root: state.gateDir, try_files: gateFiles.map((f) => `/${f}`) } }],
-      handle: [wakeProxy(state, target, timeoutSec)],
-      terminal: true,
-    });
-  }
-  routes.push({ handle: [direct] });
-  return { handler: 'subroute', routes };
+function gated(state: RoutingState, gateFile: string, target: string, timeoutSec: number, direct: CaddyJson): CaddyJson {
+  return {
+    handler: 'subroute',
+    routes: [{ match: [{ file: { root: state.gateDir, try_files: [`/${gateFile}`] } }], handle: [wakeProxy(state, target, timeoutSec)], terminal: true }, { handle: [direct] }],
+  };
 }
 
 /**
@@ -220,8 +214,8 @@ function membersOf(state: RoutingState, service: RouteService): RouteInstance[] 
   return state.instances.filter((i) => i.service === service.name && i.weight > 0);
 }
 
-function serviceHandler(state: RoutingState, service: RouteService, members: RouteInstance[], gate: string): CaddyJson {
-  if (members.length === 0) return unavailable(`no instance of ${service.name} takes traffic (weights are all 0, or none is spawned)`);
+function serviceHandler(state: RoutingState, service: RouteService, members: RouteInstance[], gate: string | undefined): CaddyJson {
+  if (members.length === 0 || gate === undefined) return unavailable(`no instance of ${service.name} takes traffic (weights are all 0, or none is spawned)`);
   const weighted = members.map((m) => ({ dial: dial(m.port), weight: m.weight }));
   let upstreams: CaddyJson[];
   let selection: CaddyJson;
@@ -242,7 +236,7 @@ function serviceHandler(state: RoutingState, service: RouteService, members: Rou
     health_checks: { passive: { fail_duration: '5s', max_fails: 1 } },
   });
   // Any weighted member asleep: the controller wakes it and spreads traffic meanwhile.
-  return gated(state, [gate], service.name, service.requestTimeoutSec, direct);
+  return gated(state, gate, service.name, service.requestTimeoutSec, direct);
 }
 
 function apiHandler(state: RoutingState): CaddyJson {
@@ -357,7 +351,7 @@ class ServiceHandlers {
   }
 
   private make(service: RouteService, members: RouteInstance[], from: string): BuiltHandler {
-    if (members.length === 0) return { from, handler: serviceHandler(this.state, service, members, '') };
+    if (members.length === 0) return { from, handler: serviceHandler(this.state, service, members, undefined) };
     const gates = members.map((m) => gateFileName(m.service, m.id));
     const name = serviceGateName(service.name, gates);
     return { from, handler: serviceHandler(this.state, service, members, name), gate: { name, members: gates } };
